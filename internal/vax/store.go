@@ -1,0 +1,161 @@
+package vax
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the system of record. Two implementations pass one contract
+// suite (internal/store/storetest): embedded SQLite and PostgreSQL.
+//
+// Stores offer atomic operations and translate driver errors into *Error
+// codes (no rows → NotFound, unique violation → Conflict); business rules
+// live above them.
+type Store interface {
+	// InTx runs fn in a read-write transaction and commits if fn returns
+	// nil. Serialization failures and deadlocks are retried, so fn may run
+	// more than once and must not have effects outside tx.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	// Write methods called on its Tx fail.
+	View(ctx context.Context, fn func(Tx) error) error
+
+	// Changes returns up to limit committed changes with Seq > after, in
+	// Seq order. Seq values are unique and increasing in order of
+	// allocation, not of commit: a reader may see a gap that a slower
+	// transaction fills later (internal/changefeed copes with that).
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+	// PruneChanges deletes changes recorded before t and reports how many.
+	PruneChanges(ctx context.Context, before time.Time) (int64, error)
+	// Wakeups returns a channel that receives a value, coalesced, soon after
+	// any transaction that appended changes commits — on any node, where
+	// the store can tell (PostgreSQL LISTEN/NOTIFY), or in this process.
+	// It is a hint to poll Changes now; consumers poll anyway. Each call
+	// returns the same channel; it is closed when the store closes.
+	Wakeups() <-chan struct{}
+
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+	// Migrations reports the schema version applied and the latest this
+	// binary knows.
+	Migrations(ctx context.Context) (current, latest int64, err error)
+	// Stats reports connection pool figures for /metrics.
+	Stats() PoolStats
+	// Close releases the store's resources.
+	Close() error
+}
+
+// PoolStats are a store's connection pool figures.
+type PoolStats struct {
+	Open      int           // connections open
+	InUse     int           // connections in use
+	Idle      int           // connections idle
+	WaitCount int64         // total waits for a connection
+	WaitTime  time.Duration // total time waited
+}
+
+// Tx is a transaction on a Store. Every method takes the caller's context.
+type Tx interface {
+	// Meta returns a deployment-wide setting (e.g. the keyring fingerprint);
+	// NotFound when absent.
+	Meta(ctx context.Context, key string) (string, error)
+	// SetMeta inserts or replaces a setting.
+	SetMeta(ctx context.Context, key, value string) error
+
+	// PutState inserts or replaces a state.
+	PutState(ctx context.Context, s State) error
+	// States lists all states by id.
+	States(ctx context.Context) ([]State, error)
+	// PutDistrict inserts or replaces a district; NotFound if its state is
+	// unknown.
+	PutDistrict(ctx context.Context, d District) error
+	// District returns one district; NotFound when unknown.
+	District(ctx context.Context, id int) (District, error)
+	// Districts lists a state's districts by id (empty for an unknown state).
+	Districts(ctx context.Context, stateID int) ([]District, error)
+
+	// PutVaccine inserts or replaces a vaccine by name.
+	PutVaccine(ctx context.Context, v Vaccine) error
+	// Vaccines lists all vaccines by name.
+	Vaccines(ctx context.Context) ([]Vaccine, error)
+
+	// CreateCentre inserts c. If c.ID is 0 the store assigns the next free
+	// id; otherwise that id is used (Conflict if taken), and later assigned
+	// ids stay above it. Returns the id. NotFound if the district is
+	// unknown, Invalid if the district is not in c.StateID.
+	CreateCentre(ctx context.Context, c Centre) (int64, error)
+	// UpdateCentre replaces every field of the centre c.ID; NotFound if
+	// absent.
+	UpdateCentre(ctx context.Context, c Centre) error
+	// Centre returns one centre; NotFound when unknown.
+	Centre(ctx context.Context, id int64) (Centre, error)
+	// Centres lists centres matching q by ascending id.
+	Centres(ctx context.Context, q CentreQuery) ([]Centre, error)
+
+	// CreateSession inserts s (s.ID is set by the caller); Conflict if the
+	// id is taken, NotFound if the centre or vaccine is unknown.
+	CreateSession(ctx context.Context, s Session) error
+	// UpdateSession replaces the session s.ID's centre-independent fields
+	// (date, vaccine, ages, capacities, slots, status — not booked counts,
+	// which only seat admission moves); NotFound if absent.
+	UpdateSession(ctx context.Context, s Session) error
+	// Session returns one session; NotFound when unknown.
+	Session(ctx context.Context, id string) (Session, error)
+	// Sessions lists sessions matching q, ordered by id.
+	Sessions(ctx context.Context, q SessionQuery) ([]Session, error)
+
+	// AppendChange records that something changed; every node's change
+	// feed sees it once the transaction commits.
+	AppendChange(ctx context.Context, kind ChangeKind, key string) error
+}
+
+// CentreQuery selects centres. Zero fields do not filter. Pages are keyset:
+// pass the last id seen as AfterID.
+type CentreQuery struct {
+	DistrictID int
+	Pincode    int
+	AfterID    int64
+	Limit      int // 0: the store's default (1000); never more than 10000
+}
+
+// SessionQuery selects sessions. Zero fields do not filter; From and To are
+// inclusive. Pages are keyset by id: pass the last id seen as AfterID.
+type SessionQuery struct {
+	CentreID   int64
+	DistrictID int
+	Pincode    int
+	From, To   Date
+	AfterID    string
+	Limit      int // 0: the store's default (1000); never more than 10000
+}
+
+// Query limits shared by the stores.
+const (
+	DefaultLimit = 1000
+	MaxLimit     = 10000
+)
+
+// PageSize returns the limit a store applies for a requested limit.
+func PageSize(limit int) int {
+	if limit <= 0 {
+		return DefaultLimit
+	}
+	return min(limit, MaxLimit)
+}
+
+// ChangeKind says what kind of thing changed. Later capabilities add kinds.
+type ChangeKind string
+
+// The change kinds.
+const (
+	ChangeCentre  ChangeKind = "centre"  // key: centre id
+	ChangeSession ChangeKind = "session" // key: session id
+)
+
+// Change is one entry of the change feed.
+type Change struct {
+	Seq  int64
+	Kind ChangeKind
+	Key  string
+	At   time.Time // when it was recorded (UTC, whole seconds)
+}
