@@ -1,0 +1,97 @@
+package storetest
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/vaxport/vaxport/internal/vax"
+)
+
+// Handles is what an Opener returns: a new, empty, migrated store, and a way
+// to open another independent handle (its own connection pools) on the same
+// database.
+type Handles struct {
+	Store  vax.Store
+	Second func(t *testing.T) vax.Store
+}
+
+// Opener returns a new, empty, migrated store; each call gets an isolated
+// store. The Opener registers cleanup (closing every handle it opens; a test
+// may already have closed one).
+type Opener func(t *testing.T) Handles
+
+// contract is one subtest, named after the interface method it covers
+// ("Store.InTx", "Tx.CreateCentre").
+type contract struct {
+	name string
+	run  func(t *testing.T, open Opener)
+}
+
+// contracts lists the suite's per-method subtests.
+func contracts() []contract {
+	return []contract{
+		{"Store.InTx", testInTx},
+		{"Store.View", testView},
+		{"Store.Changes", testChanges},
+		{"Store.PruneChanges", testPruneChanges},
+		{"Store.Wakeups", testWakeups},
+		{"Store.Ping", testPing},
+		{"Store.Migrations", testMigrations},
+		{"Store.Stats", testStats},
+		{"Store.Close", testClose},
+
+		{"Tx.Meta", testMeta},
+		{"Tx.SetMeta", testSetMeta},
+		{"Tx.PutState", testPutState},
+		{"Tx.States", testStates},
+		{"Tx.PutDistrict", testPutDistrict},
+		{"Tx.District", testDistrict},
+		{"Tx.Districts", testDistricts},
+		{"Tx.PutVaccine", testPutVaccine},
+		{"Tx.Vaccines", testVaccines},
+		{"Tx.CreateCentre", testCreateCentre},
+		{"Tx.UpdateCentre", testUpdateCentre},
+		{"Tx.Centre", testCentre},
+		{"Tx.Centres", testCentres},
+		{"Tx.CreateSession", testCreateSession},
+		{"Tx.UpdateSession", testUpdateSession},
+		{"Tx.Session", testSession},
+		{"Tx.Sessions", testSessions},
+		{"Tx.AppendChange", testAppendChange},
+	}
+}
+
+// Missing returns the methods of vax.Store and vax.Tx ("Store.InTx",
+// "Tx.Meta") that have no contract subtest. Adding a method to either
+// interface without a contract makes Run fail.
+func Missing() []string {
+	have := map[string]bool{}
+	for _, c := range contracts() {
+		have[c.name] = true
+	}
+	var missing []string
+	for _, typ := range []reflect.Type{reflect.TypeFor[vax.Store](), reflect.TypeFor[vax.Tx]()} {
+		for i := range typ.NumMethod() {
+			name := typ.Name() + "." + typ.Method(i).Name
+			if !have[name] {
+				missing = append(missing, name)
+			}
+		}
+	}
+	slices.Sort(missing)
+	return missing
+}
+
+// Run runs the contract suite against stores made by open.
+func Run(t *testing.T, open Opener) {
+	t.Run("coverage", func(t *testing.T) {
+		if m := Missing(); len(m) > 0 {
+			t.Errorf("interface methods without a contract subtest: %v", m)
+		}
+	})
+	for _, c := range contracts() {
+		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
+	}
+	t.Run("concurrency", func(t *testing.T) { testConcurrency(t, open) })
+}
