@@ -1,0 +1,36 @@
+package v1
+
+import (
+	"net/http"
+
+	"github.com/vaxport/vaxport/internal/api"
+)
+
+// Register adds the /api/v1 routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	// Admin: operators holding the admin token (Authorization: Bearer).
+	admin := func(pattern string, h api.HandlerFunc) { mux.Handle(pattern, s.admin(h)) }
+
+	admin("POST /api/v1/admin/centres", s.handleCreateCentre)
+	admin("GET /api/v1/admin/centres", s.handleListCentres)
+	admin("POST /api/v1/admin/centres/import", s.handleImportCentres)
+	admin("GET /api/v1/admin/centres/{center_id}", s.handleGetCentre)
+	admin("PUT /api/v1/admin/centres/{center_id}", s.handleUpdateCentre)
+
+	admin("POST /api/v1/admin/sessions", s.handleCreateSession)
+	admin("GET /api/v1/admin/sessions", s.handleListSessions)
+	admin("POST /api/v1/admin/sessions/import", s.handleImportSessions)
+	admin("GET /api/v1/admin/sessions/{session_id}", s.handleGetSession)
+	admin("PUT /api/v1/admin/sessions/{session_id}", s.handleUpdateSession)
+	admin("POST /api/v1/admin/sessions/{session_id}/cancel", s.handleCancelSession)
+
+	admin("GET /api/v1/admin/node", s.handleNode)
+
+	// Anything else under /api/v1/admin/ asks for the token first, so
+	// the admin API's shape is not probed without it; then 404 or 405.
+	notFound := api.NotFound(mux)
+	admin("/api/v1/admin/", func(w http.ResponseWriter, r *http.Request) error {
+		notFound.ServeHTTP(w, r)
+		return nil
+	})
+}

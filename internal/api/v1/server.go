@@ -1,0 +1,73 @@
+package v1
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/vaxport/vaxport/internal/api"
+	"github.com/vaxport/vaxport/internal/catalog"
+	"github.com/vaxport/vaxport/internal/changefeed"
+	"github.com/vaxport/vaxport/internal/vax"
+)
+
+// Config configures the /api/v1 surface.
+type Config struct {
+	// Catalog runs the centre and session rules.
+	Catalog *catalog.Service
+	// AdminToken is the bearer token of /api/v1/admin/*; surrounding white
+	// space is ignored. Empty disables the admin API: every admin request
+	// gets 401 saying so.
+	AdminToken string
+	// Feed is this node's change-feed follower, shown at
+	// GET /api/v1/admin/node; nil shows no feed.
+	Feed *changefeed.Follower
+}
+
+// Server serves /api/v1.
+type Server struct {
+	catalog *catalog.Service
+	feed    *changefeed.Follower
+	// adminHash is the SHA-256 of the admin token, nil when disabled.
+	// Comparing fixed-length hashes in constant time leaks neither the
+	// token nor its length.
+	adminHash []byte
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	s := &Server{catalog: cfg.Catalog, feed: cfg.Feed}
+	if tok := strings.TrimSpace(cfg.AdminToken); tok != "" {
+		h := sha256.Sum256([]byte(tok))
+		s.adminHash = h[:]
+	}
+	return s
+}
+
+// admin wraps h with the admin bearer-token check.
+func (s *Server) admin(h api.HandlerFunc) http.Handler {
+	return api.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.authorizeAdmin(r); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vaxport-admin"`)
+			return err
+		}
+		return h(w, r)
+	})
+}
+
+func (s *Server) authorizeAdmin(r *http.Request) error {
+	if s.adminHash == nil {
+		return vax.Errorf(vax.Unauthorized, "the admin API is disabled: start vaxport with --admin-token-file")
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return vax.Errorf(vax.Unauthorized, "missing admin token: send Authorization: Bearer <token>")
+	}
+	h := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(h[:], s.adminHash) != 1 {
+		return vax.Errorf(vax.Unauthorized, "invalid admin token")
+	}
+	return nil
+}
