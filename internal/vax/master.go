@@ -41,8 +41,8 @@ type Vaccine struct {
 	IntervalDays int    // minimum days between consecutive doses of the series
 	// EU DCC value-set codes (ehn-dcc-valuesets).
 	DCCProduct      string // vaccine-medicinal-product, e.g. "Covishield"
-	DCCManufacturer string // vaccine-mah-manf, e.g. "ORG-100001981"
-	DCCProphylaxis  string // vaccine-prophylaxis, e.g. "J07BX03"
+	DCCManufacturer string // vaccine-mah-manf, e.g. "ORG-100001981" (Serum Institute)
+	DCCProphylaxis  string // vaccine-prophylaxis, e.g. "29061000087103"
 }
 
 // Validate checks a vaccine definition.

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vaxport/vaxport/internal/api"
+	v1 "github.com/vaxport/vaxport/internal/api/v1"
+	"github.com/vaxport/vaxport/internal/catalog"
+	"github.com/vaxport/vaxport/internal/changefeed"
+	"github.com/vaxport/vaxport/internal/keyring"
+	"github.com/vaxport/vaxport/internal/seed"
+	"github.com/vaxport/vaxport/internal/store/instrument"
+	"github.com/vaxport/vaxport/internal/vax"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var cfg Config
+	fs := newFlagSet("vaxport serve", getenv)
+	fs.SetOutput(stderr)
+	fs.serveFlags(&cfg)
+	if err := parseFlags(fs, args, &cfg); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, Logger: logger, Stdout: stdout}
+	if err := m.Start(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return m.Close()
+}
+
+// Main is one running vaxport node. Tests start it in-process on port 0.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	Stdout io.Writer // where --demo prints the URLs to open
+	Clock  vax.Clock // nil: the system clock
+
+	store    vax.Store
+	keys     *keyring.Keyring
+	follower *changefeed.Follower
+	srv      *http.Server
+	debug    *http.Server
+	ln       net.Listener
+	url      string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// URL returns the node's base URL once started.
+func (m *Main) URL() string { return m.url }
+
+// Store returns the node's store once started (for tests).
+func (m *Main) Store() vax.Store { return m.store }
+
+// Start opens the keyring and store, prepares them, and starts serving in
+// the background.
+func (m *Main) Start(ctx context.Context) error {
+	cfg := &m.Config
+	if err := cfg.resolve(); err != nil {
+		return err
+	}
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	if m.Clock == nil {
+		m.Clock = vax.SystemClock{}
+	}
+	loc := cfg.location()
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	kr, err := m.openKeyring()
+	if err != nil {
+		return err
+	}
+	m.keys = kr
+
+	st, err := openStore(ctx, cfg, m.Clock)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.store = instrument.Wrap(st, reg)
+	if err := prepareStore(ctx, st); err != nil {
+		return err
+	}
+	if err := bindKeyring(ctx, st, kr, cfg.KeysDir); err != nil {
+		return err
+	}
+	if cfg.Demo {
+		if err := m.loadDemo(ctx, loc); err != nil {
+			return err
+		}
+	}
+	adminToken, err := m.adminToken()
+	if err != nil {
+		return err
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.follower = changefeed.New(m.store, changefeed.Options{Clock: m.Clock, Logger: m.Logger})
+	m.goRun(func() {
+		if err := m.follower.Run(runCtx); err != nil {
+			m.Logger.Error("change feed stopped", "err", err)
+		}
+	})
+
+	cat := catalog.New(m.store, m.Clock, loc, rand.Reader)
+	mux := http.NewServeMux()
+	v1.New(v1.Config{Catalog: cat, AdminToken: adminToken, Feed: m.follower}).Register(mux)
+	healthz, readyz := api.Health(m.store)
+	mux.Handle("GET /healthz", healthz)
+	mux.Handle("GET /readyz", readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/", api.NotFound(mux))
+	handler := api.Middleware(m.Logger, reg)(mux)
+
+	m.srv = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	m.ln = ln
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		m.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	m.url = scheme + "://" + ln.Addr().String()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = m.url
+	}
+	m.goRun(func() {
+		var err error
+		if scheme == "https" {
+			err = m.srv.ServeTLS(ln, "", "")
+		} else {
+			err = m.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("server stopped", "err", err)
+		}
+	})
+	if cfg.DebugAddr != "" {
+		if err := m.startDebug(cfg.DebugAddr); err != nil {
+			return err
+		}
+	}
+	m.Logger.Info("serving", "url", m.url, "public_url", cfg.PublicURL, "version", version(), "tz", cfg.TZ)
+	if cfg.Demo {
+		m.printDemo()
+	}
+	return nil
+}
+
+func (m *Main) goRun(f func()) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
+}
+
+// openKeyring opens the keyring; --demo creates one if there is none.
+func (m *Main) openKeyring() (*keyring.Keyring, error) {
+	dir := m.Config.KeysDir
+	kr, err := keyring.Open(dir)
+	if err == nil || !m.Config.Demo {
+		return kr, err
+	}
+	if _, statErr := os.Stat(filepath.Join(dir)); statErr == nil {
+		entries, _ := os.ReadDir(dir)
+		if len(entries) > 0 {
+			return nil, err // something is there but broken: never overwrite keys
+		}
+	}
+	kr, err = keyring.Init(dir, rand.Reader, m.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	m.Logger.Info("created demo keyring", "dir", dir, "fingerprint", kr.Fingerprint())
+	return kr, nil
+}
+
+// loadDemo seeds an empty store and tops sessions up 7 days ahead.
+func (m *Main) loadDemo(ctx context.Context, loc *time.Location) error {
+	today := vax.Today(m.Clock, loc)
+	_, err := seed.Generate(ctx, m.store, seed.Config{Seed: m.Config.Seed, Centres: m.Config.Centres, Today: today})
+	switch {
+	case err == nil:
+		m.Logger.Info("loaded demo data", "seed", m.Config.Seed)
+	case errors.Is(err, vax.ErrConflict):
+		// Already seeded: top up below.
+	default:
+		return fmt.Errorf("demo data: %w", err)
+	}
+	n, err := seed.TopUp(ctx, m.store, today, 7)
+	if err != nil {
+		return fmt.Errorf("demo top-up: %w", err)
+	}
+	if n > 0 {
+		m.Logger.Info("topped up demo sessions", "sessions", n)
+	}
+	return nil
+}
+
+// adminToken reads --admin-token-file; under --demo without one it creates
+// <data-dir>/admin-token.
+func (m *Main) adminToken() (string, error) {
+	path := m.Config.AdminTokenFile
+	if path == "" && m.Config.Demo {
+		path = filepath.Join(m.Config.DataDir, "admin-token")
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			b := make([]byte, 24)
+			if _, err := rand.Read(b); err != nil {
+				return "", err
+			}
+			if err := os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+				return "", fmt.Errorf("write demo admin token: %w", err)
+			}
+		}
+		m.Config.AdminTokenFile = path
+	}
+	if path == "" {
+		return "", nil
+	}
+	tok, err := readSecretFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--admin-token-file: %w", err)
+	}
+	return tok, nil
+}
+
+func (m *Main) printDemo() {
+	u := m.url
+	fmt.Fprintf(m.Stdout, `
+vaxport is running with demo data at %s
+
+  Health:        %s/readyz
+  Metrics:       %s/metrics
+  Admin API:     %s/api/v1/admin/centres?district_id=301
+                 (bearer token in %s)
+
+`, u, u, u, u, m.Config.AdminTokenFile)
+}
+
+func (m *Main) startDebug(addr string) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on --debug-addr %s: %w", addr, err)
+	}
+	m.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	m.goRun(func() { m.debug.Serve(ln) })
+	m.Logger.Info("debug server", "addr", ln.Addr().String())
+	return nil
+}
+
+// Close stops serving gracefully (in-flight requests get up to 20 s), stops
+// the background work and closes the store.
+func (m *Main) Close() error {
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if m.srv != nil {
+		if err := m.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+	} else if m.ln != nil {
+		m.ln.Close()
+	}
+	if m.debug != nil {
+		m.debug.Close()
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	if m.store != nil {
+		if err := m.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
