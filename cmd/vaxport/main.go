@@ -31,6 +31,7 @@ Usage:
   vaxport seed [flags]            load deterministic demo data into an empty store
   vaxport keys init|list [flags]  create or list the deployment's keyring
   vaxport keys rotate KIND        start a new key of KIND (pii, token, cert)
+  vaxport loadgen static ...      baseline server for benchmarks
   vaxport version                 print the version
   vaxport help [COMMAND]          show help
 
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdSeed(ctx, args, stdout, stderr, getenv)
 	case "keys":
 		err = cmdKeys(args, stdout, stderr, getenv)
+	case "loadgen":
+		err = cmdLoadgen(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "vaxport", version())
 	case "help", "-h", "--help":

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+const loadgenUsage = `Usage:
+  vaxport loadgen static --from URL [--addr ADDR]
+      serve, from a bare net/http handler, the exact body (and Content-Type) that
+      URL returns: the baseline a benchmark compares vaxport's handlers with.
+      Prints the listen URL, runs until interrupted.
+
+Load itself comes from wrk (apt-get install wrk); see scripts/bench-search.sh and
+docs/PERFORMANCE.md.
+`
+
+func cmdLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 || args[0] != "static" {
+		fmt.Fprint(stderr, loadgenUsage)
+		return errUsage
+	}
+	fs := newFlagSet("vaxport loadgen static", getenv)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "URL whose response body to serve")
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	if err := fs.parse(args[1:]); err != nil {
+		return errUsage
+	}
+	if *from == "" {
+		fmt.Fprint(stderr, "vaxport loadgen static: --from is required\n")
+		return errUsage
+	}
+	body, ctype, err := fetch(ctx, *from)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		ReadHeaderTimeout: 5 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ctype)
+			w.Write(body)
+		}),
+	}
+	fmt.Fprintf(stdout, "http://%s/ serves %d bytes\n", ln.Addr(), len(body))
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func fetch(ctx context.Context, url string) ([]byte, string, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return body, resp.Header.Get("Content-Type"), nil
+}
