@@ -23,10 +23,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vaxport/vaxport/internal/api"
+	"github.com/vaxport/vaxport/internal/api/cowin"
 	v1 "github.com/vaxport/vaxport/internal/api/v1"
 	"github.com/vaxport/vaxport/internal/catalog"
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/keyring"
+	"github.com/vaxport/vaxport/internal/search"
 	"github.com/vaxport/vaxport/internal/seed"
 	"github.com/vaxport/vaxport/internal/store/instrument"
 	"github.com/vaxport/vaxport/internal/vax"
@@ -138,10 +140,27 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	})
 
+	ix := search.New(search.Config{Store: m.store, Feed: m.follower, Clock: m.Clock, Location: loc, Logger: m.Logger})
+	indexErr := make(chan error, 1)
+	m.goRun(func() {
+		if err := ix.Run(runCtx); err != nil {
+			m.Logger.Error("search index stopped", "err", err)
+			indexErr <- err
+		}
+	})
+
 	cat := catalog.New(m.store, m.Clock, loc, rand.Reader)
 	mux := http.NewServeMux()
 	v1.New(v1.Config{Catalog: cat, AdminToken: adminToken, Feed: m.follower}).Register(mux)
-	healthz, readyz := api.Health(m.store)
+	cowin.New(cowin.Config{Index: ix, Logger: m.Logger}).Register(mux)
+	healthz, readyz := api.Health(m.store, func(context.Context) error {
+		select {
+		case <-ix.Ready():
+			return nil
+		default:
+			return vax.Errorf(vax.Unavailable, "the search index is loading")
+		}
+	})
 	mux.Handle("GET /healthz", healthz)
 	mux.Handle("GET /readyz", readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -190,6 +209,13 @@ func (m *Main) Start(ctx context.Context) error {
 		if err := m.startDebug(cfg.DebugAddr); err != nil {
 			return err
 		}
+	}
+	select { // a node that says it serves can answer searches
+	case <-ix.Ready():
+	case err := <-indexErr:
+		return fmt.Errorf("search index: %w", err)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	m.Logger.Info("serving", "url", m.url, "public_url", cfg.PublicURL, "version", version(), "tz", cfg.TZ)
 	if cfg.Demo {

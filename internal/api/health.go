@@ -13,6 +13,10 @@ import (
 // than holding the prober.
 const readyTimeout = 2 * time.Second
 
+// ReadyCheck is one more condition for readiness, such as an in-memory
+// index having loaded; its error (Unavailable) says what is not ready.
+type ReadyCheck func(context.Context) error
+
 // Health returns the liveness and readiness handlers.
 //
 // healthz (for /healthz) answers 200 {"status":"ok"} while the process
@@ -20,8 +24,9 @@ const readyTimeout = 2 * time.Second
 // nothing else. readyz (for /readyz) answers 200 {"status":"ok"} when the
 // store answers a ping and its schema is at exactly the version this binary
 // expects, else 503 in the error shape saying which check failed; a load
-// balancer sends no traffic to a node that is not ready.
-func Health(st vax.Store) (healthz, readyz http.Handler) {
+// balancer sends no traffic to a node that is not ready. Each of checks
+// must pass too.
+func Health(st vax.Store, checks ...ReadyCheck) (healthz, readyz http.Handler) {
 	healthz = HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -30,6 +35,11 @@ func Health(st vax.Store) (healthz, readyz http.Handler) {
 		defer cancel()
 		if err := ready(ctx, st); err != nil {
 			return err
+		}
+		for _, check := range checks {
+			if err := check(ctx); err != nil {
+				return err
+			}
 		}
 		return WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -121,7 +121,9 @@ func (f *Follower) Status() Status {
 // follows.
 func (f *Follower) Run(ctx context.Context) error {
 	cur := cursor{holes: map[int64]time.Time{}}
-	// Catch up silently; what is missing from history is not waited for.
+	// Catch up silently. Holes near the tail may be transactions still in
+	// flight, which consumers loading their state now cannot have seen:
+	// wait for those as for any hole. Older holes are history.
 	for {
 		n, err := cur.readNew(ctx, f, false)
 		if err != nil {
@@ -131,7 +133,11 @@ func (f *Follower) Run(ctx context.Context) error {
 			break
 		}
 	}
-	clear(cur.holes)
+	for h := range cur.holes {
+		if h <= cur.hi-tailHoles {
+			delete(cur.holes, h)
+		}
+	}
 	f.setPosition(cur.position())
 	close(f.ready)
 
@@ -215,6 +221,10 @@ type cursor struct {
 // maxHoles bounds the holes tracked; past it, older holes are given up.
 const maxHoles = 10000
 
+// tailHoles is how far below the newest seq a hole found while catching up
+// is still waited for.
+const tailHoles = 1000
+
 // position is the seq up to which every change has been handled.
 func (c *cursor) position() int64 {
 	p := c.hi
@@ -266,7 +276,7 @@ func (c *cursor) readNew(ctx context.Context, f *Follower, deliver bool) (int, e
 	}
 	now := f.opts.Clock.Now()
 	for _, ch := range rows {
-		for s := c.hi + 1; s < ch.Seq && deliver; s++ {
+		for s := c.hi + 1; s < ch.Seq; s++ {
 			if len(c.holes) >= maxHoles {
 				break
 			}

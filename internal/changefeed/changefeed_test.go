@@ -173,3 +173,19 @@ func waitPosition(t *testing.T, f *changefeed.Follower, want int64) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestHoleAtStartupFilledLater(t *testing.T) {
+	// Seq 2 committed before the follower started; seq 1 was allocated
+	// earlier but commits only after a consumer loaded its state.
+	st := newFeed()
+	st.commit(2)
+	f, c := start(t, st, changefeed.Options{GapWait: time.Hour})
+	if p := f.Status().Position; p != 0 {
+		t.Errorf("position = %d while seq 1 is in flight, want 0", p)
+	}
+	st.commit(1)
+	if got, want := c.waitFor(t, 1), []int64{1}; !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+	waitPosition(t, f, 2)
+}

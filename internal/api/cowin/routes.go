@@ -1,0 +1,25 @@
+package cowin
+
+import "net/http"
+
+// Register adds the Co-WIN search routes to mux. GET patterns also answer
+// HEAD.
+func (s *Server) Register(mux *http.ServeMux) {
+	// Public: anyone, no token.
+	mux.Handle("GET /api/v2/admin/location/states", s.public(s.handleStates))
+	mux.Handle("GET /api/v2/admin/location/districts/{state_id}", s.public(s.handleDistricts))
+	mux.Handle("GET /api/v2/appointment/sessions/public/findByPin", s.public(s.sessions(findByPin, false)))
+	mux.Handle("GET /api/v2/appointment/sessions/public/findByDistrict", s.public(s.sessions(findByDistrict, false)))
+	mux.Handle("GET /api/v2/appointment/sessions/public/calendarByPin", s.public(s.sessions(calendarByPin, false)))
+	mux.Handle("GET /api/v2/appointment/sessions/public/calendarByDistrict", s.public(s.sessions(calendarByDistrict, false)))
+	mux.Handle("GET /api/v2/appointment/sessions/public/calendarByCenter", s.public(s.sessions(calendarByCenter, false)))
+	mux.Handle("GET /api/v2/appointment/centers/public/findByLatLong", s.public(s.handleFindByLatLong))
+
+	// Protected: Config.Authenticate decides; these honour the optional
+	// vaccine filter.
+	mux.Handle("GET /api/v2/appointment/sessions/findByPin", s.protected(s.sessions(findByPin, true)))
+	mux.Handle("GET /api/v2/appointment/sessions/findByDistrict", s.protected(s.sessions(findByDistrict, true)))
+	mux.Handle("GET /api/v2/appointment/sessions/calendarByPin", s.protected(s.sessions(calendarByPin, true)))
+	mux.Handle("GET /api/v2/appointment/sessions/calendarByDistrict", s.protected(s.sessions(calendarByDistrict, true)))
+	mux.Handle("GET /api/v2/appointment/sessions/calendarByCenter", s.protected(s.sessions(calendarByCenter, true)))
+}
