@@ -66,25 +66,31 @@ declare -A paths=(
   [findByPin]="/api/v2/appointment/sessions/public/findByPin?pincode=688001&date=$date_cowin"
 )
 
-rps() { # url → requests/s
-  taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency "$1" 2>/dev/null | awk '/Requests\/sec/ {print $2}'
+rps() { # url [wrk args…] → requests/s
+  local u=$1; shift
+  taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" "$@" "$u" 2>/dev/null | awk '/Requests\/sec/ {print $2}'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '| endpoint | body bytes | vaxport req/s | bare handler req/s | ratio |\n|---|---|---|---|---|\n'
+printf '| endpoint | encoding | body bytes | vaxport req/s | bare handler req/s | ratio |\n|---|---|---|---|---|---|\n'
 for name in calendarByDistrict findByDistrict findByPin; do
-  target="$url${paths[$name]}"
-  bytes=$(curl -fs "$target" | wc -c)
-  bport=$((port + 1))
-  taskset -c 0 "$work/vaxport" loadgen static --from "$target" --addr "127.0.0.1:$bport" >/dev/null &
-  bpid=$!
-  for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$bport/" >/dev/null 2>&1 && break; sleep 0.1; done
-  : > "$work/v.txt"; : > "$work/b.txt"
-  for _ in $(seq 1 "$runs"); do
-    rps "$target" >> "$work/v.txt"
-    rps "http://127.0.0.1:$bport/" >> "$work/b.txt"
+  for enc in identity gzip; do
+    target="$url${paths[$name]}"
+    hdr=(); sflag=()
+    if [ "$enc" = gzip ]; then hdr=(-H "Accept-Encoding: gzip"); sflag=(--gzip); fi
+    bytes=$(curl -fs "${hdr[@]}" "$target" | wc -c)
+    bport=$((port + 1))
+    taskset -c 0 "$work/vaxport" loadgen static "${sflag[@]}" --from "$target" --addr "127.0.0.1:$bport" >/dev/null &
+    bpid=$!
+    for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$bport/" >/dev/null 2>&1 && break; sleep 0.1; done
+    : > "$work/v.txt"; : > "$work/b.txt"
+    for _ in $(seq 1 "$runs"); do
+      rps "$target" "${hdr[@]}" >> "$work/v.txt"
+      rps "http://127.0.0.1:$bport/" "${hdr[@]}" >> "$work/b.txt"
+    done
+    kill "$bpid"; wait "$bpid" 2>/dev/null || true
+    v=$(median < "$work/v.txt"); b=$(median < "$work/b.txt")
+    awk -v n="$name" -v e="$enc" -v s="$bytes" -v v="$v" -v b="$b" \
+      'BEGIN { printf "| %s | %s | %s | %.0f | %.0f | %.0f%% |\n", n, e, s, v, b, 100 * v / b }'
   done
-  kill "$bpid"; wait "$bpid" 2>/dev/null || true
-  v=$(median < "$work/v.txt"); b=$(median < "$work/b.txt")
-  awk -v n="$name" -v s="$bytes" -v v="$v" -v b="$b" 'BEGIN { printf "| %s | %s | %s | %s | %.0f%% |\n", n, s, v, b, 100 * v / b }'
 done

@@ -11,10 +11,11 @@ import (
 )
 
 const loadgenUsage = `Usage:
-  vaxport loadgen static --from URL [--addr ADDR]
+  vaxport loadgen static --from URL [--gzip] [--addr ADDR]
       serve, from a bare net/http handler, the exact body (and Content-Type) that
-      URL returns: the baseline a benchmark compares vaxport's handlers with.
-      Prints the listen URL, runs until interrupted.
+      URL returns — gzipped as URL gzips it with --gzip: the baseline a benchmark
+      compares vaxport's handlers with. Prints the listen URL, runs until
+      interrupted.
 
 Load itself comes from wrk (apt-get install wrk); see scripts/bench-search.sh and
 docs/PERFORMANCE.md.
@@ -29,6 +30,7 @@ func cmdLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	fs.SetOutput(stderr)
 	from := fs.String("from", "", "URL whose response body to serve")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	gzipped := fs.Bool("gzip", false, "fetch and serve the gzipped body (Content-Encoding: gzip)")
 	if err := fs.parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -36,7 +38,7 @@ func cmdLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		fmt.Fprint(stderr, "vaxport loadgen static: --from is required\n")
 		return errUsage
 	}
-	body, ctype, err := fetch(ctx, *from)
+	body, ctype, err := fetch(ctx, *from, *gzipped)
 	if err != nil {
 		return err
 	}
@@ -48,6 +50,9 @@ func cmdLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		ReadHeaderTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ctype)
+			if *gzipped {
+				w.Header().Set("Content-Encoding", "gzip")
+			}
 			w.Write(body)
 		}),
 	}
@@ -62,10 +67,15 @@ func cmdLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	return nil
 }
 
-func fetch(ctx context.Context, url string) ([]byte, string, error) {
+// fetch returns url's body and Content-Type; with gzipped, the body as the
+// server gzips it (which it must).
+func fetch(ctx context.Context, url string, gzipped bool) ([]byte, string, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		return nil, "", err
+	}
+	if gzipped {
+		req.Header.Set("Accept-Encoding", "gzip") // set by hand: the client then leaves it compressed
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -78,6 +88,9 @@ func fetch(ctx context.Context, url string) ([]byte, string, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	if gzipped && resp.Header.Get("Content-Encoding") != "gzip" {
+		return nil, "", fmt.Errorf("GET %s: asked for gzip, got Content-Encoding %q", url, resp.Header.Get("Content-Encoding"))
 	}
 	return body, resp.Header.Get("Content-Type"), nil
 }
