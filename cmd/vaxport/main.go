@@ -32,6 +32,7 @@ Usage:
   vaxport keys init|list [flags]  create or list the deployment's keyring
   vaxport keys rotate KIND        start a new key of KIND (pii, token, cert)
   vaxport loadgen static ...      baseline server for benchmarks
+  vaxport verify --trust FILE [FILE|-]  check a certificate offline (SHC, EU DCC)
   vaxport version                 print the version
   vaxport help [COMMAND]          show help
 
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdKeys(args, stdout, stderr, getenv)
 	case "loadgen":
 		err = cmdLoadgen(ctx, args, stdout, stderr, getenv)
+	case "verify":
+		err = cmdVerify(args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "vaxport", version())
 	case "help", "-h", "--help":
