@@ -107,6 +107,76 @@ type Tx interface {
 	// AppendChange records that something changed; every node's change
 	// feed sees it once the transaction commits.
 	AppendChange(ctx context.Context, kind ChangeKind, key string) error
+
+	// Accounts. Stored times are whole seconds, UTC.
+
+	// CreateAccount inserts a; Conflict if its id or mobile hash is taken,
+	// Invalid if its id is not a UUID.
+	CreateAccount(ctx context.Context, a Account) error
+	// Account returns one account; NotFound when unknown.
+	Account(ctx context.Context, id string) (Account, error)
+	// AccountByMobile returns the account whose mobile hash is one of
+	// hashes (the number's blind index under every key, so a lookup finds
+	// accounts hashed before a key rotation); NotFound when none.
+	AccountByMobile(ctx context.Context, hashes []string) (Account, error)
+
+	// OTP transactions.
+
+	// CreateOTPTxn inserts o; Conflict if its id is taken, Invalid if the id
+	// is not a UUID.
+	CreateOTPTxn(ctx context.Context, o OTPTxn) error
+	// OTPTxn returns one OTP transaction; NotFound when unknown. In a
+	// read-write transaction the row stays locked until the transaction
+	// ends, so concurrent confirmations of one txn take turns.
+	OTPTxn(ctx context.Context, id string) (OTPTxn, error)
+	// UpdateOTPTxn stores o's Attempts and UsedAt (nothing else changes);
+	// NotFound if absent.
+	UpdateOTPTxn(ctx context.Context, o OTPTxn) error
+	// OTPTxnsByMobile lists the OTP transactions created at or after since
+	// for any of hashes, oldest first. In a read-write transaction it first
+	// takes a lock on hashes[0] held until the transaction ends, so
+	// concurrent requests for one number take turns.
+	OTPTxnsByMobile(ctx context.Context, hashes []string, since time.Time) ([]OTPTxn, error)
+	// DeleteOTPTxns deletes OTP transactions created before t and reports
+	// how many.
+	DeleteOTPTxns(ctx context.Context, before time.Time) (int64, error)
+
+	// Token revocations.
+
+	// RevokeToken records r. Revoking an id again keeps the later Until.
+	RevokeToken(ctx context.Context, r Revocation) error
+	// Revocations lists the revocations whose Until is after t, by id.
+	Revocations(ctx context.Context, after time.Time) ([]Revocation, error)
+	// DeleteRevocations deletes revocations whose Until is before t and
+	// reports how many.
+	DeleteRevocations(ctx context.Context, before time.Time) (int64, error)
+
+	// The outbox. Its times keep milliseconds (see OutboxMessage).
+
+	// EnqueueMessage inserts m as it is (normally Pending, NextAttemptAt
+	// CreatedAt, unclaimed); Conflict if its id is taken, Invalid if the id
+	// is not a UUID.
+	EnqueueMessage(ctx context.Context, m OutboxMessage) error
+	// ClaimMessages claims up to c.Limit pending messages whose
+	// NextAttemptAt is at or before c.Now and whose ClaimedUntil is zero or
+	// at or before c.Now, earliest NextAttemptAt first, setting ClaimedBy
+	// and ClaimedUntil. Rows another transaction holds are skipped, not
+	// waited for, so dispatchers on many nodes claim disjoint batches.
+	ClaimMessages(ctx context.Context, c MessageClaim) ([]OutboxMessage, error)
+	// Messages returns the messages with the given ids that exist, by id
+	// (unknown ids are left out). In a read-write transaction their rows
+	// stay locked until the transaction ends; they are locked in id order,
+	// so two transactions locking overlapping sets do not deadlock.
+	Messages(ctx context.Context, ids []string) ([]OutboxMessage, error)
+	// UpdateMessages stores each message's delivery fields (Status,
+	// Attempts, NextAttemptAt, ClaimedBy, ClaimedUntil, Provider,
+	// ProviderRef, SentAt, DoneAt); the kind, payload and creation and
+	// expiry times never change. NotFound if any is absent, Invalid if an
+	// id is given twice.
+	UpdateMessages(ctx context.Context, ms []OutboxMessage) error
+	// DeleteMessages deletes messages no longer pending that were created
+	// before t, and reports how many.
+	DeleteMessages(ctx context.Context, before time.Time) (int64, error)
 }
 
 // CentreQuery selects centres. Zero fields do not filter. Pages are keyset:
@@ -150,6 +220,9 @@ type ChangeKind string
 const (
 	ChangeCentre  ChangeKind = "centre"  // key: centre id
 	ChangeSession ChangeKind = "session" // key: session id
+	// ChangeTokenRevoked: a logout revoked a sign-in session; every node
+	// adds it to its in-memory revocation set. Key: the revoked id.
+	ChangeTokenRevoked ChangeKind = "token.revoked"
 )
 
 // Change is one entry of the change feed.

@@ -1,6 +1,10 @@
 package cowin
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/vaxport/vaxport/internal/api"
+)
 
 // Register adds the Co-WIN search routes to mux. GET patterns also answer
 // HEAD.
@@ -22,4 +26,18 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v2/appointment/sessions/calendarByPin", s.protected(s.sessions(calendarByPin, true)))
 	mux.Handle("GET /api/v2/appointment/sessions/calendarByDistrict", s.protected(s.sessions(calendarByDistrict, true)))
 	mux.Handle("GET /api/v2/appointment/sessions/calendarByCenter", s.protected(s.sessions(calendarByCenter, true)))
+}
+
+// Register adds the Co-WIN sign-in routes (auth.go) to mux. Each pair
+// confirms the OTP its generate call sent.
+func (s *SignIn) Register(mux *http.ServeMux) {
+	// Public: certificate download tokens.
+	mux.Handle("POST /api/v2/auth/public/generateOTP", api.HandlerFunc(s.handleGenerateOTP))
+	mux.Handle("POST /api/v2/auth/public/confirmOTP", api.HandlerFunc(s.handleConfirmOTP))
+	// Protected (partners): the token comes with isNewAccount.
+	mux.Handle("POST /api/v2/auth/generateOTP", api.HandlerFunc(s.handleGenerateOTP))
+	mux.Handle("POST /api/v2/auth/confirmOTP", api.HandlerFunc(s.handleConfirmAccountOTP))
+	// The web portal's pair.
+	mux.Handle("POST /api/v2/auth/generateMobileOTP", api.HandlerFunc(s.handleGenerateOTP))
+	mux.Handle("POST /api/v2/auth/validateMobileOtp", api.HandlerFunc(s.handleConfirmOTP))
 }

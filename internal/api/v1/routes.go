@@ -26,6 +26,17 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	admin("GET /api/v1/admin/node", s.handleNode)
 
+	// Citizens, with their own bearer token.
+	if s.tokens != nil {
+		mux.Handle("POST /api/v1/auth/refresh", api.HandlerFunc(s.handleRefresh))
+		mux.Handle("POST /api/v1/auth/logout", api.HandlerFunc(s.handleLogout))
+	}
+
+	// SMS gateways, with their shared secret.
+	if s.receipts != nil {
+		mux.Handle("POST /api/v1/sms/receipts/{provider}", api.HandlerFunc(s.handleReceipts))
+	}
+
 	// Anything else under /api/v1/admin/ asks for the token first, so
 	// the admin API's shape is not probed without it; then 404 or 405.
 	notFound := api.NotFound(mux)

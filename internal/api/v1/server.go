@@ -23,12 +23,20 @@ type Config struct {
 	// Feed is this node's change-feed follower, shown at
 	// GET /api/v1/admin/node; nil shows no feed.
 	Feed *changefeed.Follower
+	// Tokens refreshes and revokes citizen tokens at /api/v1/auth/refresh
+	// and /api/v1/auth/logout (the auth.Service); nil: those routes 404.
+	Tokens Tokens
+	// Receipts records SMS delivery receipts posted to
+	// /api/v1/sms/receipts/{provider} (the sms.Dispatcher); nil: 404.
+	Receipts Receipts
 }
 
 // Server serves /api/v1.
 type Server struct {
-	catalog *catalog.Service
-	feed    *changefeed.Follower
+	catalog  *catalog.Service
+	feed     *changefeed.Follower
+	tokens   Tokens
+	receipts Receipts
 	// adminHash is the SHA-256 of the admin token, nil when disabled.
 	// Comparing fixed-length hashes in constant time leaks neither the
 	// token nor its length.
@@ -37,7 +45,7 @@ type Server struct {
 
 // New returns a Server for cfg.
 func New(cfg Config) *Server {
-	s := &Server{catalog: cfg.Catalog, feed: cfg.Feed}
+	s := &Server{catalog: cfg.Catalog, feed: cfg.Feed, tokens: cfg.Tokens, receipts: cfg.Receipts}
 	if tok := strings.TrimSpace(cfg.AdminToken); tok != "" {
 		h := sha256.Sum256([]byte(tok))
 		s.adminHash = h[:]

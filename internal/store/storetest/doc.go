@@ -8,6 +8,9 @@
 //     slice is stored as "none").
 //   - Times (Change.At, Session.UpdatedAt) come back in UTC, whole seconds,
 //     stamped by the store's clock.
+//   - Outbox message times keep milliseconds (truncated), every other
+//     stored time whole seconds (truncated); a zero time stays zero.
+//   - UUID ids (accounts, OTP txns, messages) come back in lower case.
 //   - CreateSession stores the session as given, booked counts included;
 //     UpdateSession never changes them or the centre.
 //   - Close may be called more than once; it closes the Wakeups channel.

@@ -59,6 +59,24 @@ func contracts() []contract {
 		{"Tx.Session", testSession},
 		{"Tx.Sessions", testSessions},
 		{"Tx.AppendChange", testAppendChange},
+
+		{"Tx.CreateAccount", testCreateAccount},
+		{"Tx.Account", testAccount},
+		{"Tx.AccountByMobile", testAccountByMobile},
+		{"Tx.CreateOTPTxn", testCreateOTPTxn},
+		{"Tx.OTPTxn", testOTPTxn},
+		{"Tx.UpdateOTPTxn", testUpdateOTPTxn},
+		{"Tx.OTPTxnsByMobile", testOTPTxnsByMobile},
+		{"Tx.DeleteOTPTxns", testDeleteOTPTxns},
+		{"Tx.RevokeToken", testRevokeToken},
+		{"Tx.Revocations", testRevocations},
+		{"Tx.DeleteRevocations", testDeleteRevocations},
+
+		{"Tx.EnqueueMessage", testEnqueueMessage},
+		{"Tx.ClaimMessages", testClaimMessages},
+		{"Tx.Messages", testMessages},
+		{"Tx.UpdateMessages", testUpdateMessages},
+		{"Tx.DeleteMessages", testDeleteMessages},
 	}
 }
 
