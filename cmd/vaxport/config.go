@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,24 @@ type Config struct {
 	Seed           int64 // demo data seed
 	Centres        int   // demo data size (0: default)
 	LogLevel       string
+
+	SMS            listFlag      // SMS providers in failover order
+	TokenTTL       time.Duration // citizen token lifetime
+	SessionMax     time.Duration // how long refresh can extend one sign-in
+	OTPIPPerMinute int           // OTP requests per client address per minute; negative: no limit
+	OTPIPBurst     int
+	TrustedProxies listFlag // CIDRs of load balancers whose X-Forwarded-For is believed
+}
+
+// listFlag is a repeatable flag; one value (or its environment fallback)
+// may also hold several, separated by white space.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, " ") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, strings.Fields(v)...)
+	return nil
 }
 
 // flagSet builds a FlagSet whose flags fall back to VAXPORT_<NAME> (upper
@@ -85,6 +104,29 @@ func (fs *flagSet) serveFlags(c *Config) {
 	fs.BoolVar(&c.Demo, "demo", false, "create keys if absent, load demo data into an empty store, top sessions up 7 days ahead")
 	fs.Int64Var(&c.Seed, "seed", 1, "demo data seed")
 	fs.IntVar(&c.Centres, "centres", 0, "demo data centres (0: default, about 3 per district)")
+	fs.Var(&c.SMS, "sms", "SMS provider, repeatable, in failover order: file:PATH, http:URL;opts, sim:opts (--demo default: file:<data-dir>/sms.jsonl)")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", 15*time.Minute, "citizen token lifetime")
+	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "how long token refresh can extend one sign-in")
+	fs.IntVar(&c.OTPIPPerMinute, "otp-ip-per-minute", 60, "OTP requests per client address per minute (negative: no limit)")
+	fs.IntVar(&c.OTPIPBurst, "otp-ip-burst", 120, "OTP requests a client address may make at once")
+	fs.Var(&c.TrustedProxies, "trusted-proxy", "CIDR of a load balancer whose X-Forwarded-For is believed, repeatable")
+}
+
+// trustedProxies parses --trusted-proxy.
+func (c *Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(s); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				return nil, fmt.Errorf("--trusted-proxy %q: want a CIDR like 10.0.0.0/8", s)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // resolve fills derived defaults and checks the combination.
@@ -106,6 +148,9 @@ func (c *Config) resolve() error {
 	}
 	if _, err := time.LoadLocation(c.TZ); err != nil {
 		return fmt.Errorf("--tz %q: %w", c.TZ, err)
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
 	}
 	return nil
 }

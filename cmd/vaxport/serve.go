@@ -25,11 +25,14 @@ import (
 	"github.com/vaxport/vaxport/internal/api"
 	"github.com/vaxport/vaxport/internal/api/cowin"
 	v1 "github.com/vaxport/vaxport/internal/api/v1"
+	"github.com/vaxport/vaxport/internal/auth"
+	"github.com/vaxport/vaxport/internal/auth/authmetrics"
 	"github.com/vaxport/vaxport/internal/catalog"
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/search"
 	"github.com/vaxport/vaxport/internal/seed"
+	"github.com/vaxport/vaxport/internal/sms"
 	"github.com/vaxport/vaxport/internal/store/instrument"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -149,10 +152,38 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	})
 
+	disp, err := m.startSMS(runCtx, reg)
+	if err != nil {
+		return err
+	}
+	notify := func() {}
+	if disp != nil {
+		notify = disp.Notify
+	}
+	citizens, err := auth.New(auth.Config{
+		Store: m.store, Keys: kr, Clock: m.Clock, Logger: m.Logger,
+		Metrics: authmetrics.New(reg), Notify: notify,
+		Rules: auth.Rules{TokenTTL: cfg.TokenTTL, SessionMax: cfg.SessionMax, IPPerMinute: float64(cfg.OTPIPPerMinute), IPBurst: cfg.OTPIPBurst},
+	})
+	if err != nil {
+		return err
+	}
+	if err := citizens.FollowRevocations(ctx, m.follower); err != nil {
+		return fmt.Errorf("load token revocations: %w", err)
+	}
+	m.goRun(func() { citizens.Run(runCtx) })
+	proxies, _ := cfg.trustedProxies() // checked by resolve
+	signIn := cowin.NewSignIn(cowin.SignInConfig{Citizens: citizens, TrustedProxies: proxies})
+
 	cat := catalog.New(m.store, m.Clock, loc, rand.Reader)
 	mux := http.NewServeMux()
-	v1.New(v1.Config{Catalog: cat, AdminToken: adminToken, Feed: m.follower}).Register(mux)
-	cowin.New(cowin.Config{Index: ix, Logger: m.Logger}).Register(mux)
+	v1cfg := v1.Config{Catalog: cat, AdminToken: adminToken, Feed: m.follower, Tokens: citizens}
+	if disp != nil {
+		v1cfg.Receipts = disp
+	}
+	v1.New(v1cfg).Register(mux)
+	cowin.New(cowin.Config{Index: ix, Logger: m.Logger, Authenticate: signIn.Authenticate}).Register(mux)
+	signIn.Register(mux)
 	healthz, readyz := api.Health(m.store, func(context.Context) error {
 		select {
 		case <-ix.Ready():
@@ -230,6 +261,39 @@ func (m *Main) goRun(f func()) {
 		defer m.wg.Done()
 		f()
 	}()
+}
+
+// startSMS starts this node's SMS dispatcher for the --sms providers
+// (under --demo, file:<data-dir>/sms.jsonl by default). A node without
+// providers runs none: messages it queues are sent by nodes that have them.
+func (m *Main) startSMS(ctx context.Context, reg prometheus.Registerer) (*sms.Dispatcher, error) {
+	specs := []string(m.Config.SMS)
+	if len(specs) == 0 && m.Config.Demo {
+		specs = []string{"file:" + filepath.Join(m.Config.DataDir, "sms.jsonl")}
+	}
+	if len(specs) == 0 {
+		m.Logger.Warn("no --sms provider: this node sends no SMS")
+		return nil, nil
+	}
+	providers, err := sms.ParseProviders(specs, sms.ParseOptions{Clock: m.Clock})
+	if err != nil {
+		return nil, fmt.Errorf("--sms: %w", err)
+	}
+	disp, err := sms.New(sms.Config{Store: m.store, Keys: m.keys, Providers: providers, Clock: m.Clock, Logger: m.Logger, Registerer: reg})
+	if err != nil {
+		return nil, err
+	}
+	m.goRun(func() {
+		if err := disp.Run(ctx); err != nil {
+			m.Logger.Error("SMS dispatcher stopped", "err", err)
+		}
+		for _, p := range providers {
+			if c, ok := p.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	})
+	return disp, nil
 }
 
 // openKeyring opens the keyring; --demo creates one if there is none.
