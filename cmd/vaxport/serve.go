@@ -368,15 +368,20 @@ func (m *Main) adminToken() (string, error) {
 
 func (m *Main) printDemo() {
 	u := m.url
+	tomorrow := vax.Today(m.Clock, m.Config.location()).AddDays(1).Cowin()
 	fmt.Fprintf(m.Stdout, `
 vaxport is running with demo data at %s
 
+  Slot search:   %s/api/v2/appointment/sessions/public/calendarByDistrict?district_id=301&date=%s
+                 %s/api/v2/appointment/sessions/public/findByPin?pincode=<PIN>&date=%s
+  Sign in:       POST %s/api/v2/auth/public/generateOTP {"mobile":"9999999999"}
+                 (OTP messages are written to %s)
   Health:        %s/readyz
   Metrics:       %s/metrics
   Admin API:     %s/api/v1/admin/centres?district_id=301
                  (bearer token in %s)
 
-`, u, u, u, u, m.Config.AdminTokenFile)
+`, u, u, tomorrow, u, tomorrow, u, filepath.Join(m.Config.DataDir, "sms.jsonl"), u, u, u, m.Config.AdminTokenFile)
 }
 
 func (m *Main) startDebug(addr string) error {
