@@ -144,6 +144,8 @@ func (m *Main) Start(ctx context.Context) error {
 	})
 
 	ix := search.New(search.Config{Store: m.store, Feed: m.follower, Clock: m.Clock, Location: loc, Logger: m.Logger})
+	m.goRun(func() { m.reloadKeys(runCtx, 10*time.Second) })
+
 	indexErr := make(chan error, 1)
 	m.goRun(func() {
 		if err := ix.Run(runCtx); err != nil {
@@ -296,18 +298,29 @@ func (m *Main) startSMS(ctx context.Context, reg prometheus.Registerer) (*sms.Di
 	return disp, nil
 }
 
+// reloadKeys re-reads the keyring directory every interval, so keys
+// rotated on another node (and copied here) come into use without a restart.
+func (m *Main) reloadKeys(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.keys.Reload(); err != nil {
+				m.Logger.Error("keyring reload failed; the loaded keys stay in use", "err", err)
+			}
+		}
+	}
+}
+
 // openKeyring opens the keyring; --demo creates one if there is none.
 func (m *Main) openKeyring() (*keyring.Keyring, error) {
 	dir := m.Config.KeysDir
 	kr, err := keyring.Open(dir)
-	if err == nil || !m.Config.Demo {
-		return kr, err
-	}
-	if _, statErr := os.Stat(filepath.Join(dir)); statErr == nil {
-		entries, _ := os.ReadDir(dir)
-		if len(entries) > 0 {
-			return nil, err // something is there but broken: never overwrite keys
-		}
+	if !m.Config.Demo || !errors.Is(err, vax.ErrNotFound) {
+		return kr, err // a damaged keyring is reported, never replaced
 	}
 	kr, err = keyring.Init(dir, rand.Reader, m.Clock.Now())
 	if err != nil {
