@@ -23,7 +23,22 @@ type Service struct {
 	clock  vax.Clock
 	loc    *time.Location
 	random io.Reader
+	cancel SessionCanceller
 }
+
+// SessionCanceller cancels a session's live appointments, with their SMS,
+// in the transaction that cancels the session (booking.Service).
+type SessionCanceller interface {
+	CancelSessionAppointments(ctx context.Context, tx vax.Tx, sessionID string) error
+	// Notify is called after that transaction committed (wakes the SMS
+	// dispatcher).
+	Notify()
+}
+
+// SetSessionCanceller has every session cancellation also cancel the
+// session's appointments through c. Call it once while wiring, before the
+// service serves requests.
+func (s *Service) SetSessionCanceller(c SessionCanceller) { s.cancel = c }
 
 // New returns a Service over st. loc is the deployment's civil time zone
 // (--tz), which decides what "today" is; random is the source of session

@@ -123,6 +123,11 @@ func (s *Service) UpdateSession(ctx context.Context, ss vax.Session) (vax.Sessio
 		if err := tx.UpdateSession(ctx, next); err != nil {
 			return err
 		}
+		if old.Status != vax.SessionCancelled && next.Status == vax.SessionCancelled {
+			if err := s.cancelAppointments(ctx, tx, next.ID); err != nil {
+				return err
+			}
+		}
 		out, err = recordSession(ctx, tx, next.ID)
 		return err
 	})
@@ -132,8 +137,9 @@ func (s *Service) UpdateSession(ctx context.Context, ss vax.Session) (vax.Sessio
 	return out, nil
 }
 
-// CancelSession cancels a session; cancelling a cancelled session changes
-// nothing. Appointments already made stay for the booking rules to handle.
+// CancelSession cancels a session and, with a SessionCanceller set, its live
+// appointments (freeing their seats and texting their accounts) in the same
+// transaction; cancelling a cancelled session changes nothing.
 func (s *Service) CancelSession(ctx context.Context, id string) (vax.Session, error) {
 	id = strings.ToLower(strings.TrimSpace(id))
 	if !vax.ValidUUID(id) {
@@ -153,11 +159,17 @@ func (s *Service) CancelSession(ctx context.Context, id string) (vax.Session, er
 		if err := tx.UpdateSession(ctx, old); err != nil {
 			return err
 		}
+		if err := s.cancelAppointments(ctx, tx, id); err != nil {
+			return err
+		}
 		out, err = recordSession(ctx, tx, id)
 		return err
 	})
 	if err != nil {
 		return vax.Session{}, fmt.Errorf("cancel session %s: %w", id, err)
+	}
+	if s.cancel != nil {
+		s.cancel.Notify()
 	}
 	return out, nil
 }
@@ -237,4 +249,16 @@ func normalizeSession(ss vax.Session) vax.Session {
 		ss.Slots = slots
 	}
 	return ss
+}
+
+// cancelAppointments cancels a session's appointments in tx, when a
+// SessionCanceller is set.
+func (s *Service) cancelAppointments(ctx context.Context, tx vax.Tx, id string) error {
+	if s.cancel == nil {
+		return nil
+	}
+	if err := s.cancel.CancelSessionAppointments(ctx, tx, id); err != nil {
+		return fmt.Errorf("cancel the session's appointments: %w", err)
+	}
+	return nil
 }

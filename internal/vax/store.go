@@ -151,6 +151,68 @@ type Tx interface {
 	// reports how many.
 	DeleteRevocations(ctx context.Context, before time.Time) (int64, error)
 
+	// Beneficiaries and appointments. Stored times are whole seconds, UTC.
+
+	// CreateBeneficiary inserts b; Conflict if its reference id or photo-ID
+	// hash is taken.
+	CreateBeneficiary(ctx context.Context, b Beneficiary) error
+	// Beneficiary returns one beneficiary; NotFound when unknown.
+	Beneficiary(ctx context.Context, ref string) (Beneficiary, error)
+	// BeneficiariesOf lists an account's beneficiaries, oldest first.
+	BeneficiariesOf(ctx context.Context, accountID string) ([]Beneficiary, error)
+	// DeleteBeneficiary deletes one beneficiary; NotFound if absent,
+	// Conflict while it has a live appointment place.
+	DeleteBeneficiary(ctx context.Context, ref string) error
+
+	// BookAppointment admits len(a.Beneficiaries) seats of dose a.Dose in
+	// session a.SessionID and inserts a, all in this transaction. Seats are
+	// admitted by one conditional update of the session's booked count, so
+	// capacity is never exceeded whatever runs concurrently: Full if the
+	// session (open) lacks that many free seats, NotFound if it is unknown,
+	// Conflict if the id is taken or a beneficiary already holds a live
+	// place for that dose. a.Status and every place's Status must be live.
+	// Dose 1 counts against Capacity1, any later dose against Capacity2.
+	// Like every method that moves booked counts, it appends a ChangeSession
+	// change for the session.
+	BookAppointment(ctx context.Context, a Appointment) error
+	// Appointment returns one appointment with its places (by ref);
+	// NotFound when unknown. In a read-write transaction the row stays
+	// locked until the transaction ends.
+	Appointment(ctx context.Context, id string) (Appointment, error)
+	// AppointmentsOf lists an account's appointments, oldest first.
+	AppointmentsOf(ctx context.Context, accountID string) ([]Appointment, error)
+	// SessionAppointments lists the live appointments of a session, by id.
+	SessionAppointments(ctx context.Context, sessionID string) ([]Appointment, error)
+	// CancelPlaces cancels the live places of appointment id whose refs are
+	// in refs (every live place when refs is nil), releases their seats and
+	// cancels the appointment when no place is left live. It reports how
+	// many places it cancelled; NotFound if the appointment is unknown.
+	CancelPlaces(ctx context.Context, id string, refs []string) (int, error)
+	// MoveAppointment moves the live appointment id to another session and
+	// slot: it admits its live places' seats there (Full, NotFound as
+	// BookAppointment) and releases them in the old session. NotFound if
+	// the appointment is unknown, Conflict if it is cancelled.
+	MoveAppointment(ctx context.Context, id, sessionID, slot string) error
+
+	// Idempotency keys.
+
+	// ClaimIdempotency inserts r (Status 0: in flight) unless a record for
+	// its account and key exists whose ExpiresAt is after r.CreatedAt; an
+	// expired one is replaced. It returns the record now stored and
+	// whether r was inserted. In a read-write transaction the row stays
+	// locked until the transaction ends.
+	ClaimIdempotency(ctx context.Context, r IdempotencyRecord) (IdempotencyRecord, bool, error)
+	// CompleteIdempotency stores the answer (Status, Body) of the record
+	// r.AccountID/r.Key and, when r.ExpiresAt is set, its new expiry;
+	// NotFound if absent.
+	CompleteIdempotency(ctx context.Context, r IdempotencyRecord) error
+	// DeleteIdempotency deletes one record (absent: nothing happens), so a
+	// request that failed without effect can be retried at once.
+	DeleteIdempotency(ctx context.Context, accountID, key string) error
+	// DeleteIdempotencyBefore deletes records that expired before t and
+	// reports how many.
+	DeleteIdempotencyBefore(ctx context.Context, before time.Time) (int64, error)
+
 	// The outbox. Its times keep milliseconds (see OutboxMessage).
 
 	// EnqueueMessage inserts m as it is (normally Pending, NextAttemptAt

@@ -56,15 +56,14 @@ func NewSignIn(cfg SignInConfig) *SignIn {
 
 // Authenticate is the Config.Authenticate hook: the request must carry
 // "Authorization: Bearer <citizen token>" with a valid, unrevoked token;
-// otherwise it is refused with 401.
-func (s *SignIn) Authenticate(r *http.Request) error {
+// otherwise it is refused with 401. It returns the token's principal.
+func (s *SignIn) Authenticate(r *http.Request) (auth.Principal, error) {
 	tok := bearerToken(r)
 	if tok == "" {
-		return &vax.Error{Code: vax.Unauthorized, Reason: auth.ReasonInvalidToken,
+		return auth.Principal{}, &vax.Error{Code: vax.Unauthorized, Reason: auth.ReasonInvalidToken,
 			Message: "missing token: send Authorization: Bearer <token>"}
 	}
-	_, err := s.citizens.Authenticate(tok)
-	return err
+	return s.citizens.Authenticate(tok)
 }
 
 // bearerToken returns the token of "Authorization: Bearer <token>", or "".

@@ -345,7 +345,7 @@ func TestNoSecretsInLogsOrMetrics(t *testing.T) {
 		if refreshed == "" {
 			t.Fatalf("refresh: %d %s", res.status, res.raw)
 		}
-		if err := n.signIn.Authenticate(bearerRequest(refreshed)); err != nil {
+		if _, err := n.signIn.Authenticate(bearerRequest(refreshed)); err != nil {
 			t.Fatalf("protected call: %v", err)
 		}
 		if res := n.post(t, "/api/v1/auth/logout", ``, "Authorization", "Bearer "+refreshed); res.status != http.StatusNoContent {

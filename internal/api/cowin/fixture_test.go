@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vaxport/vaxport/internal/api/cowin"
+	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/catalog"
 	"github.com/vaxport/vaxport/internal/masterdata"
 	"github.com/vaxport/vaxport/internal/search"
@@ -47,7 +48,7 @@ func day(n int) vax.Date { return vax.DateOf(start, ist).AddDays(n) }
 
 // newFixture opens a store with the master data and the golden centres and
 // sessions, and serves the Co-WIN surface from an index following it.
-func newFixture(t testing.TB, open searchtest.Opener, auth func(*http.Request) error) *fixture {
+func newFixture(t testing.TB, open searchtest.Opener, authn func(*http.Request) (auth.Principal, error)) *fixture {
 	t.Helper()
 	clock := vax.NewManualClock(start)
 	st := open(t, clock)
@@ -73,7 +74,7 @@ func newFixture(t testing.TB, open searchtest.Opener, auth func(*http.Request) e
 	}
 	ix := searchtest.Start(t, st, clock, ist)
 	mux := http.NewServeMux()
-	cowin.New(cowin.Config{Index: ix, Authenticate: auth}).Register(mux)
+	cowin.New(cowin.Config{Index: ix, Authenticate: authn}).Register(mux)
 	return &fixture{st: st, clock: clock, cat: catalog.New(st, clock, ist, rand.Reader), ix: ix, mux: mux}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/search/searchtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -137,12 +138,12 @@ func TestGoldenFilesDecodeStrictly(t *testing.T) {
 // its error is the answer; the public surface never calls it.
 func TestProtectedAuthenticate(t *testing.T) {
 	calls := 0
-	f := newFixture(t, searchtest.OpenSQLite, func(r *http.Request) error {
+	f := newFixture(t, searchtest.OpenSQLite, func(r *http.Request) (auth.Principal, error) {
 		calls++
 		if r.Header.Get("Authorization") != "Bearer good" {
-			return vax.Errorf(vax.Unauthorized, "unauthenticated access")
+			return auth.Principal{}, vax.Errorf(vax.Unauthorized, "unauthenticated access")
 		}
-		return nil
+		return auth.Principal{AccountID: "x"}, nil
 	})
 	q := "findByPin?pincode=688001&date=14-06-2021"
 	if res := f.get(t, protected+q); res.status != http.StatusUnauthorized {

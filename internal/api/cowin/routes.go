@@ -41,3 +41,17 @@ func (s *SignIn) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v2/auth/generateMobileOTP", api.HandlerFunc(s.handleGenerateOTP))
 	mux.Handle("POST /api/v2/auth/validateMobileOtp", api.HandlerFunc(s.handleConfirmOTP))
 }
+
+// Register adds the Co-WIN beneficiary and appointment routes (booking.go)
+// to mux; every one acts for the signed-in account.
+func (b *Booking) Register(mux *http.ServeMux) {
+	mux.Handle("GET /api/v2/registration/beneficiary/idTypes", b.account(b.handleIDTypes))
+	mux.Handle("GET /api/v2/registration/beneficiary/genders", b.account(b.handleGenders))
+	mux.Handle("POST /api/v2/registration/beneficiary/new", b.account(b.handleNewBeneficiary))
+	mux.Handle("POST /api/v2/registration/beneficiary/delete", b.account(b.handleDeleteBeneficiary))
+	mux.Handle("GET /api/v2/appointment/beneficiaries", b.account(b.handleBeneficiaries))
+	mux.Handle("POST /api/v2/appointment/schedule", b.account(b.idempotent(b.handleSchedule)))
+	mux.Handle("POST /api/v2/appointment/reschedule", b.account(b.idempotent(b.handleReschedule)))
+	mux.Handle("POST /api/v2/appointment/cancel", b.account(b.idempotent(b.handleCancel)))
+	mux.Handle("GET /api/v2/appointment/appointmentslip/download", b.account(b.handleSlip))
+}

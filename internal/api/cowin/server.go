@@ -1,12 +1,14 @@
 package cowin
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
 	"golang.org/x/sync/singleflight"
 
 	"github.com/vaxport/vaxport/internal/api"
+	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/search"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -21,9 +23,10 @@ type Config struct {
 	// (/api/v2/appointment/sessions/{findByPin,…} without /public/): it is
 	// called before such a request is answered, and an error it returns is
 	// written as the response (e.g. a vax.Unauthorized error gives 401).
-	// nil allows every request; the sign-in issue sets it to the bearer
-	// token check.
-	Authenticate func(*http.Request) error
+	// nil allows every request anonymously; serve sets it to the bearer
+	// token check (SignIn.Authenticate). The principal it returns is in the
+	// request's context for the handlers (PrincipalFrom).
+	Authenticate func(*http.Request) (auth.Principal, error)
 	// CacheBytes bounds the memory held by encoded responses (default
 	// 512 MiB). Past it, entries are evicted at random and rebuilt on
 	// demand.
@@ -37,7 +40,7 @@ const DefaultCacheBytes = 512 << 20
 type Server struct {
 	ix     *search.Index
 	log    *slog.Logger
-	auth   func(*http.Request) error
+	auth   func(*http.Request) (auth.Principal, error)
 	cache  *cache
 	flight singleflight.Group
 }
@@ -80,14 +83,36 @@ func (s *Server) public(h api.HandlerFunc) http.Handler {
 // protected wraps a handler of the protected surface with Authenticate.
 func (s *Server) protected(h api.HandlerFunc) http.Handler {
 	return api.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		if s.auth != nil {
-			if err := s.auth(r); err != nil {
-				return err
-			}
+		r, err := authenticate(s.auth, r)
+		if err != nil {
+			return err
 		}
 		if err := s.ready(); err != nil {
 			return err
 		}
 		return h(w, r)
 	})
+}
+
+// principalKey is the context key of the signed-in principal.
+type principalKey struct{}
+
+// authenticate runs the hook (when set) and returns r carrying the
+// principal it returned.
+func authenticate(hook func(*http.Request) (auth.Principal, error), r *http.Request) (*http.Request, error) {
+	if hook == nil {
+		return r, nil
+	}
+	p, err := hook(r)
+	if err != nil {
+		return nil, err
+	}
+	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), nil
+}
+
+// PrincipalFrom returns the principal Authenticate accepted for the request
+// of ctx; false when the request was not authenticated.
+func PrincipalFrom(ctx context.Context) (auth.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(auth.Principal)
+	return p, ok
 }

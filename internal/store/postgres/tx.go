@@ -19,6 +19,10 @@ type tx struct {
 	tx       pgx.Tx
 	readOnly bool
 	notified bool // AppendChange has queued this transaction's NOTIFY
+	// seatsMoved lists the sessions whose booked counts this transaction
+	// moved and recorded a change for (once each: a batch of admissions to
+	// one session records one change).
+	seatsMoved map[string]bool
 }
 
 var _ vax.Tx = (*tx)(nil)

@@ -17,6 +17,10 @@ type tx struct {
 	clock    vax.Clock
 	readOnly bool // a View: write methods fail
 	appended bool // AppendChange ran: signal Wakeups after commit
+	// seatsMoved lists the sessions whose booked counts this transaction
+	// moved and recorded a change for (once each: a batch of admissions to
+	// one session records one change).
+	seatsMoved map[string]bool
 }
 
 var _ vax.Tx = (*tx)(nil)

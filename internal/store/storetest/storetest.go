@@ -77,6 +77,21 @@ func contracts() []contract {
 		{"Tx.Messages", testMessages},
 		{"Tx.UpdateMessages", testUpdateMessages},
 		{"Tx.DeleteMessages", testDeleteMessages},
+
+		{"Tx.CreateBeneficiary", testCreateBeneficiary},
+		{"Tx.Beneficiary", testBeneficiary},
+		{"Tx.BeneficiariesOf", testBeneficiariesOf},
+		{"Tx.DeleteBeneficiary", testDeleteBeneficiary},
+		{"Tx.BookAppointment", testBookAppointment},
+		{"Tx.Appointment", testAppointment},
+		{"Tx.AppointmentsOf", testAppointmentsOf},
+		{"Tx.SessionAppointments", testSessionAppointments},
+		{"Tx.CancelPlaces", testCancelPlaces},
+		{"Tx.MoveAppointment", testMoveAppointment},
+		{"Tx.ClaimIdempotency", testClaimIdempotency},
+		{"Tx.CompleteIdempotency", testCompleteIdempotency},
+		{"Tx.DeleteIdempotency", testDeleteIdempotency},
+		{"Tx.DeleteIdempotencyBefore", testDeleteIdempotencyBefore},
 	}
 }
 
@@ -112,4 +127,5 @@ func Run(t *testing.T, open Opener) {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}
 	t.Run("concurrency", func(t *testing.T) { testConcurrency(t, open) })
+	t.Run("booking race", func(t *testing.T) { testBookingRace(t, open) })
 }

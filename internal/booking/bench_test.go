@@ -1,0 +1,104 @@
+package booking_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/vaxport/vaxport/internal/booking"
+	"github.com/vaxport/vaxport/internal/vax"
+)
+
+// benchAccounts creates n accounts with one beneficiary each, directly in
+// the store (the benchmark measures booking, not registration).
+func benchAccounts(b *testing.B, e *env, n int) []string {
+	b.Helper()
+	refs := make([]string, n+1)
+	sealed, err := e.keys.Seal([]byte("9876500000"), []byte("unused"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const chunk = 500
+	for lo := 1; lo <= n; lo += chunk {
+		err := e.store.InTx(b.Context(), func(tx vax.Tx) error {
+			for i := lo; i < lo+chunk && i <= n; i++ {
+				id := acctID(i)
+				if err := tx.CreateAccount(b.Context(), vax.Account{ID: id, MobileHash: fmt.Sprint("m", i), MobileSealed: sealed, MobileLast4: "0000", CreatedAt: t0}); err != nil {
+					return err
+				}
+				ref, err := vax.NewBeneficiaryRef(rand.Reader)
+				if err != nil {
+					return err
+				}
+				if err := tx.CreateBeneficiary(b.Context(), vax.Beneficiary{Ref: ref, AccountID: id, Name: "Bench", BirthYear: 1990, GenderID: 1,
+					PhotoIDType: 8, PhotoIDHash: fmt.Sprint("p", i), PhotoIDSealed: sealed, PhotoIDLast4: "0000", CreatedAt: t0}); err != nil {
+					return err
+				}
+				refs[i] = ref
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return refs
+}
+
+// BenchmarkSchedule measures Schedule on one hot session while seats
+// remain (hot; hot-unbatched: one transaction per request, MaxBatch 1), on
+// a full session (soldout: answered from memory), and spread over 100
+// sessions (spread), on both stores, with 64 concurrent clients. Mobile numbers are
+// not opened (a constant stands in), so the figure is booking's own cost.
+func BenchmarkSchedule(b *testing.B) {
+	for _, be := range backends {
+		for _, mode := range []string{"hot", "hot-unbatched", "soldout", "spread"} {
+			b.Run(be.name+"/"+mode, func(b *testing.B) {
+				maxBatch := 0
+				if mode == "hot-unbatched" {
+					maxBatch = 1
+				}
+				e := newBenchEnv(b, be.open, maxBatch)
+				sessions := 1
+				if mode == "spread" {
+					sessions = 100
+				}
+				seats := b.N + 1
+				if mode == "soldout" {
+					seats = 1
+				}
+				var ids []string
+				for s := 1; s <= sessions; s++ {
+					ids = append(ids, e.benchSession(b, s, seats))
+				}
+				refs := benchAccounts(b, e, b.N+1)
+				if mode == "soldout" {
+					// Fill it, and have the store refuse once.
+					for _, n := range []int{b.N + 1, b.N} {
+						e.svc.Schedule(b.Context(), acctID(n), booking.ScheduleRequest{Dose: 1, SessionID: ids[0], Slot: "09:00AM-11:00AM", Refs: []string{refs[n]}})
+					}
+				}
+				var next atomic.Int64
+				var failed atomic.Int64
+				b.SetParallelism(32) // 64 concurrent clients on 2 cores
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						n := int(next.Add(1))
+						_, err := e.svc.Schedule(context.Background(), acctID(n), booking.ScheduleRequest{
+							Dose: 1, SessionID: ids[n%len(ids)], Slot: "09:00AM-11:00AM", Refs: []string{refs[n]}})
+						if (err != nil) != (mode == "soldout") {
+							failed.Add(1)
+						}
+					}
+				})
+				b.StopTimer()
+				if f := failed.Load(); f > 0 {
+					b.Fatalf("%d attempts answered unexpectedly", f)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,18 @@
+// Package booking owns beneficiaries and appointments: the eligibility rules
+// (as data, in rules.go), and the service that registers beneficiaries and
+// schedules, reschedules and cancels appointments, with their SMS.
+//
+// Seats are admitted by the store (vax.Tx.BookAppointment: one conditional
+// update of the session's booked count in the transaction that inserts the
+// appointment), so capacity holds across nodes; this package decides who may
+// book what and when. It must never import a store package, database/sql or
+// net/http, never call time.Now (it takes a vax.Clock), and never log or
+// return a photo-ID number, a mobile number or a secret code except to the
+// account that owns it.
+//
+// Doses: nothing records doses yet (a later capability adds them), so every
+// beneficiary's dose history is empty: status "Not Vaccinated", dose 2 is
+// refused with APPOIN0025, and deleting a beneficiary is refused only while
+// it holds a live appointment place. History is the one input that will carry
+// doses into the rules.
+package booking

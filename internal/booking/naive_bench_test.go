@@ -1,0 +1,50 @@
+package booking_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vaxport/vaxport/internal/store/postgres"
+	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
+	"github.com/vaxport/vaxport/internal/vax"
+)
+
+// BenchmarkNaiveUpdate is the issue's baseline, to compare with
+// BenchmarkSchedule/postgres/hot in the same run: one autocommitted
+// `UPDATE … SET booked1 = booked1 + 1 WHERE booked1 < capacity1` per
+// request on one hot row, 64 concurrent clients, nothing else (no rules,
+// no appointment rows, no SMS).
+func BenchmarkNaiveUpdate(b *testing.B) {
+	var dsn string
+	e := newBenchEnv(b, func(t testing.TB) vax.Store {
+		dsn = pgtest.DSN(t)
+		s, err := postgres.Open(t.Context(), dsn, postgres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, 1)
+	id := e.benchSession(b, 1, b.N+1)
+	pool, err := pgxpool.New(b.Context(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := pool.Exec(context.Background(),
+				`UPDATE sessions SET booked1 = booked1 + 1 WHERE id = $1 AND booked1 < capacity1`, id); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,67 @@
+package booking_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vaxport/vaxport/internal/booking"
+	"github.com/vaxport/vaxport/internal/vax"
+)
+
+// countingStore counts transactions.
+type countingStore struct {
+	vax.Store
+	txs atomic.Int64
+}
+
+func (c *countingStore) InTx(ctx context.Context, fn func(vax.Tx) error) error {
+	c.txs.Add(1)
+	return c.Store.InTx(ctx, fn)
+}
+
+// TestSoldOutFromMemory: once the store refused a session as full, this
+// node refuses it without a transaction until the session changes or
+// SoldOutTTL passes.
+func TestSoldOutFromMemory(t *testing.T) {
+	var cs *countingStore
+	e := newEnv(t, func(t testing.TB) vax.Store { cs = &countingStore{Store: openSQLite(t)}; return cs }, booking.Rules{})
+	se := e.session(t, 1, 1, 0)
+	var refs []string
+	for n := 1; n <= 3; n++ {
+		refs = append(refs, e.beneficiary(t, e.account(t, n), n))
+	}
+	try := func(n int) error {
+		_, err := e.svc.Schedule(t.Context(), acctID(n), booking.ScheduleRequest{Dose: 1, SessionID: se.ID, Slot: se.Slots[0], Refs: []string{refs[n-1]}})
+		return err
+	}
+	if err := try(1); err != nil {
+		t.Fatal(err)
+	}
+	wantReason(t, "second", try(2), vax.Full, booking.ReasonFull)
+	before := cs.txs.Load()
+	wantReason(t, "from memory", try(3), vax.Full, booking.ReasonFull)
+	if got := cs.txs.Load() - before; got != 0 {
+		t.Errorf("sold-out answer ran %d transactions, want 0", got)
+	}
+	// Dose 2 is another counter: not refused from memory.
+	before = cs.txs.Load()
+	e.svc.Schedule(t.Context(), acctID(3), booking.ScheduleRequest{Dose: 2, SessionID: se.ID, Slot: se.Slots[0], Refs: []string{refs[2]}})
+	if cs.txs.Load() == before {
+		t.Error("dose 2 was answered from dose 1's sold-out entry")
+	}
+	// A cancellation elsewhere reaches this node through the change feed.
+	e.svc.SessionsChanged([]vax.Change{{Kind: vax.ChangeSession, Key: se.ID}})
+	before = cs.txs.Load()
+	wantReason(t, "after a change", try(3), vax.Full, booking.ReasonFull)
+	if cs.txs.Load() == before {
+		t.Error("after a change the store was not asked")
+	}
+	e.clock.Advance(booking.SoldOutTTL + time.Millisecond)
+	before = cs.txs.Load()
+	try(3)
+	if cs.txs.Load() == before {
+		t.Error("after SoldOutTTL the store was not asked")
+	}
+}
