@@ -22,11 +22,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/vaxport/vaxport/internal/alerts"
 	"github.com/vaxport/vaxport/internal/api"
 	"github.com/vaxport/vaxport/internal/api/cowin"
 	v1 "github.com/vaxport/vaxport/internal/api/v1"
 	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/auth/authmetrics"
+	"github.com/vaxport/vaxport/internal/booking"
 	"github.com/vaxport/vaxport/internal/catalog"
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/keyring"
@@ -177,15 +179,36 @@ func (m *Main) Start(ctx context.Context) error {
 	proxies, _ := cfg.trustedProxies() // checked by resolve
 	signIn := cowin.NewSignIn(cowin.SignInConfig{Citizens: citizens, TrustedProxies: proxies})
 
+	booker, err := booking.New(booking.Config{
+		Store: m.store, Keys: kr, Mobile: citizens.AccountMobile, Clock: m.Clock,
+		Rules: booking.Rules{Location: loc}, Notify: notify,
+	})
+	if err != nil {
+		return err
+	}
+	m.follower.Subscribe(booker.SessionsChanged)
+	m.goRun(func() { m.pruneIdempotency(runCtx, booker) })
+
+	alertCfg := alerts.Config{Clock: m.Clock, Logger: m.Logger}
+	if cfg.AlertSMS {
+		alertCfg.Texter = alerts.NewOutboxTexter(m.store, citizens, kr, m.Clock, rand.Reader)
+	}
+	hub := alerts.NewHub(alertCfg)
+	stopAlerts := ix.OnCommit(hub.Publish)
+	m.goRun(func() { <-runCtx.Done(); stopAlerts() })
+
 	cat := catalog.New(m.store, m.Clock, loc, rand.Reader)
+	cat.SetSessionCanceller(booker)
 	mux := http.NewServeMux()
-	v1cfg := v1.Config{Catalog: cat, AdminToken: adminToken, Feed: m.follower, Tokens: citizens}
+	v1cfg := v1.Config{Catalog: cat, AdminToken: adminToken, Feed: m.follower, Tokens: citizens,
+		Appointments: booker, Authenticate: signIn.Authenticate, Alerts: hub}
 	if disp != nil {
 		v1cfg.Receipts = disp
 	}
 	v1.New(v1cfg).Register(mux)
 	cowin.New(cowin.Config{Index: ix, Logger: m.Logger, Authenticate: signIn.Authenticate}).Register(mux)
 	signIn.Register(mux)
+	cowin.NewBooking(cowin.BookingConfig{Appointments: booker, Authenticate: signIn.Authenticate}).Register(mux)
 	healthz, readyz := api.Health(m.store, func(context.Context) error {
 		select {
 		case <-ix.Ready():
@@ -296,6 +319,22 @@ func (m *Main) startSMS(ctx context.Context, reg prometheus.Registerer) (*sms.Di
 		}
 	})
 	return disp, nil
+}
+
+// pruneIdempotency deletes expired idempotency records every hour.
+func (m *Main) pruneIdempotency(ctx context.Context, b *booking.Service) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := b.PruneIdempotency(ctx); err != nil {
+				m.Logger.Warn("prune idempotency records", "err", err)
+			}
+		}
+	}
 }
 
 // reloadKeys re-reads the keyring directory every interval, so keys

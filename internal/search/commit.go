@@ -31,6 +31,10 @@ func (ix *Index) commit(u update) {
 	now := ix.cfg.Clock.Now()
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
+	var changes []CentreChange
+	// Deferred before mu's unlock, so it runs after it: subscribers see
+	// the published entries and may read the index.
+	defer func() { ix.notify(changes) }()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.gen++
@@ -85,7 +89,7 @@ func (ix *Index) commit(u update) {
 			w.added = append(w.added, ix.internSession(*s))
 		}
 	}
-	b.publish()
+	changes = b.publish()
 	ix.applied = now
 }
 
@@ -109,8 +113,9 @@ func (b *batch) touch(id int64) *work {
 	return w
 }
 
-// publish installs the new entries and rebuilds the groups they belong to.
-func (b *batch) publish() {
+// publish installs the new entries and rebuilds the groups they belong to,
+// returning the centres it replaced.
+func (b *batch) publish() []CentreChange {
 	ix := b.ix
 	districtChanges := map[int]map[int64]*Centre{}
 	pinChanges := map[int]map[int64]*Centre{}
@@ -120,12 +125,14 @@ func (b *batch) publish() {
 		}
 		m[key][id] = c
 	}
+	changes := make([]CentreChange, 0, len(b.work))
 	for id, w := range b.work {
 		old, next := w.old, w.next
 		if next == nil {
 			if old == nil {
 				continue
 			}
+			changes = append(changes, CentreChange{Old: old})
 			delete(ix.centres, id)
 			ix.nSessions -= len(old.Sessions)
 			ix.grid.remove(id, old.Lat, old.Long)
@@ -158,6 +165,7 @@ func (b *batch) publish() {
 		ix.nSessions += len(next.Sessions) - len(base)
 		nameEntry(ix.master, next)
 		ix.centres[id] = next
+		changes = append(changes, CentreChange{Old: old, New: next})
 		switch {
 		case old == nil:
 			ix.grid.add(id, next.Lat, next.Long)
@@ -180,6 +188,7 @@ func (b *batch) publish() {
 	for k, ch := range pinChanges {
 		ix.pins[k] = rebuild(ix.pins[k], ch, b.gen)
 	}
+	return changes
 }
 
 // rebuild returns a new group: old with the changed centres replaced,

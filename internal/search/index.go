@@ -210,6 +210,8 @@ type Index struct {
 	qmu    sync.Mutex
 	queue  []vax.Change
 	signal chan struct{}
+
+	hooks hooks // OnCommit subscribers
 }
 
 // New returns an empty Index; call Run to load and follow the store, or
@@ -360,15 +362,34 @@ func (ix *Index) Load(d Data) {
 	ix.gen = gen
 	ix.today = today
 	ix.master = master
-	ix.centres = centres
 	ix.grid = g
 	ix.districts = districts
 	ix.pins = pins
 	ix.nSessions = len(all)
 	ix.applied = ix.cfg.Clock.Now()
 	ix.reloads++
+	old := ix.centres
+	ix.centres = centres
 	ix.mu.Unlock()
 	ix.once.Do(func() { close(ix.ready) })
+	if ix.watched() {
+		ix.notify(diffCentres(old, centres))
+	}
+}
+
+// diffCentres lists every centre of old or next: a snapshot replaces every
+// entry.
+func diffCentres(old, next map[int64]*Centre) []CentreChange {
+	out := make([]CentreChange, 0, len(next))
+	for id, n := range next {
+		out = append(out, CentreChange{Old: old[id], New: n})
+	}
+	for id, o := range old {
+		if next[id] == nil {
+			out = append(out, CentreChange{Old: o})
+		}
+	}
+	return out
 }
 
 func regroup(old map[int]*Group, members map[int][]*Centre, gen uint64) map[int]*Group {

@@ -32,6 +32,14 @@ func (s *Server) Register(mux *http.ServeMux) {
 		mux.Handle("POST /api/v1/auth/logout", api.HandlerFunc(s.handleLogout))
 	}
 
+	if s.appts != nil && s.authn != nil {
+		mux.Handle("GET /api/v1/appointments/{appointment_id}", api.HandlerFunc(s.handleAppointment))
+	}
+
+	if s.alerts != nil && s.authn != nil {
+		mux.Handle("GET /api/v1/alerts/stream", api.HandlerFunc(s.handleAlertStream))
+	}
+
 	// SMS gateways, with their shared secret.
 	if s.receipts != nil {
 		mux.Handle("POST /api/v1/sms/receipts/{provider}", api.HandlerFunc(s.handleReceipts))

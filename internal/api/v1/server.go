@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vaxport/vaxport/internal/api"
+	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/catalog"
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/vax"
@@ -29,6 +30,15 @@ type Config struct {
 	// Receipts records SMS delivery receipts posted to
 	// /api/v1/sms/receipts/{provider} (the sms.Dispatcher); nil: 404.
 	Receipts Receipts
+	// Appointments shows a citizen their appointment with its secret codes
+	// at GET /api/v1/appointments/{appointment_id} (booking.Service), for
+	// the account Authenticate returns (cowin.SignIn.Authenticate); either
+	// nil: that route 404s.
+	Appointments Appointments
+	Authenticate func(*http.Request) (auth.Principal, error)
+	// Alerts streams slot alerts at GET /api/v1/alerts/stream
+	// (alerts.Hub) to the account Authenticate returns; either nil: 404.
+	Alerts Alerts
 }
 
 // Server serves /api/v1.
@@ -37,6 +47,9 @@ type Server struct {
 	feed     *changefeed.Follower
 	tokens   Tokens
 	receipts Receipts
+	appts    Appointments
+	authn    func(*http.Request) (auth.Principal, error)
+	alerts   Alerts
 	// adminHash is the SHA-256 of the admin token, nil when disabled.
 	// Comparing fixed-length hashes in constant time leaks neither the
 	// token nor its length.
@@ -45,7 +58,9 @@ type Server struct {
 
 // New returns a Server for cfg.
 func New(cfg Config) *Server {
-	s := &Server{catalog: cfg.Catalog, feed: cfg.Feed, tokens: cfg.Tokens, receipts: cfg.Receipts}
+	s := &Server{catalog: cfg.Catalog, feed: cfg.Feed, tokens: cfg.Tokens, receipts: cfg.Receipts,
+		appts: cfg.Appointments, authn: cfg.Authenticate}
+	s.alerts = cfg.Alerts
 	if tok := strings.TrimSpace(cfg.AdminToken); tok != "" {
 		h := sha256.Sum256([]byte(tok))
 		s.adminHash = h[:]
