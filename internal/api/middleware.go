@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/vaxport/vaxport/internal/metrics"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -222,25 +223,9 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	}, []string{"route", "method"})
 	return &httpMetrics{
-		requests: register(reg, requests),
-		duration: register(reg, duration),
+		requests: metrics.Register(reg, requests),
+		duration: metrics.Register(reg, duration),
 	}
-}
-
-// register registers c, or returns the collector already registered under
-// its name (a second Middleware on the same registry shares the metrics).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var already prometheus.AlreadyRegisteredError
-	if errors.As(err, &already) {
-		if existing, ok := already.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic(fmt.Sprintf("api: register HTTP metrics: %v", err))
 }
 
 func (m *httpMetrics) observe(route, method string, status int, elapsed time.Duration) {

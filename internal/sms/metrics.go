@@ -1,8 +1,7 @@
 package sms
 
 import (
-	"errors"
-	"fmt"
+	shared "github.com/vaxport/vaxport/internal/metrics"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -80,34 +79,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		m.sent = register(reg, m.sent)
-		m.sendErrors = register(reg, m.sendErrors)
-		m.delivered = register(reg, m.delivered)
-		m.withinTarget = register(reg, m.withinTarget)
-		m.receiptFailed = register(reg, m.receiptFailed)
-		m.duplicates = register(reg, m.duplicates)
-		m.gaveUp = register(reg, m.gaveUp)
-		m.dispatchDelay = register(reg, m.dispatchDelay)
-		m.accepted = register(reg, m.accepted)
-		m.delivery = register(reg, m.delivery)
-		m.breakerOpen = register(reg, m.breakerOpen)
-		m.inFlight = register(reg, m.inFlight)
+		m.sent = shared.Register(reg, m.sent)
+		m.sendErrors = shared.Register(reg, m.sendErrors)
+		m.delivered = shared.Register(reg, m.delivered)
+		m.withinTarget = shared.Register(reg, m.withinTarget)
+		m.receiptFailed = shared.Register(reg, m.receiptFailed)
+		m.duplicates = shared.Register(reg, m.duplicates)
+		m.gaveUp = shared.Register(reg, m.gaveUp)
+		m.dispatchDelay = shared.Register(reg, m.dispatchDelay)
+		m.accepted = shared.Register(reg, m.accepted)
+		m.delivery = shared.Register(reg, m.delivery)
+		m.breakerOpen = shared.Register(reg, m.breakerOpen)
+		m.inFlight = shared.Register(reg, m.inFlight)
 	}
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// its name, so two dispatchers on one registry share their metrics.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var already prometheus.AlreadyRegisteredError
-	if errors.As(err, &already) {
-		if existing, ok := already.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic(fmt.Sprintf("sms: register metrics: %v", err))
 }

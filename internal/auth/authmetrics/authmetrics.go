@@ -4,8 +4,7 @@
 package authmetrics
 
 import (
-	"errors"
-	"fmt"
+	"github.com/vaxport/vaxport/internal/metrics"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -48,28 +47,12 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Citizen tokens refused, by reason (invalid, revoked).",
 		}, []string{"reason"}),
 	}
-	m.requested = register(reg, m.requested)
-	m.refused = register(reg, m.refused)
-	m.confirmed = register(reg, m.confirmed)
-	m.issued = register(reg, m.issued)
-	m.rejected = register(reg, m.rejected)
+	m.requested = metrics.Register(reg, m.requested)
+	m.refused = metrics.Register(reg, m.refused)
+	m.confirmed = metrics.Register(reg, m.confirmed)
+	m.issued = metrics.Register(reg, m.issued)
+	m.rejected = metrics.Register(reg, m.rejected)
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// its name.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var already prometheus.AlreadyRegisteredError
-	if errors.As(err, &already) {
-		if existing, ok := already.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic(fmt.Sprintf("authmetrics: register: %v", err))
 }
 
 // OTPRequested counts a committed OTP.
