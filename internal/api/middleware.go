@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/vaxport/vaxport/internal/metrics"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vaxport/vaxport/internal/metrics"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 

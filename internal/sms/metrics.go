@@ -1,9 +1,9 @@
 package sms
 
 import (
-	shared "github.com/vaxport/vaxport/internal/metrics"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	shared "github.com/vaxport/vaxport/internal/metrics"
 )
 
 // metrics are the delivery pipeline's figures. Labels are providers,

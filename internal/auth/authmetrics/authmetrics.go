@@ -4,11 +4,10 @@
 package authmetrics
 
 import (
-	"github.com/vaxport/vaxport/internal/metrics"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vaxport/vaxport/internal/auth"
+	"github.com/vaxport/vaxport/internal/metrics"
 )
 
 // Metrics implements auth.Metrics with Prometheus counters.
