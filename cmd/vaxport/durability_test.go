@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -96,4 +97,25 @@ func postJSON(t *testing.T, url, body string) map[string]string {
 		t.Fatalf("POST %s: %v in %s", url, err, b)
 	}
 	return out
+}
+
+// TestSIGTERMShutsDownCleanly: SIGTERM stops the node gracefully: it says
+// so, and exits 0.
+func TestSIGTERMShutsDownCleanly(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, "--demo", "--centres", "800", "--data-dir", dir)
+	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("vaxport still running 30 s after SIGTERM:\n%s", n.stderr.String())
+	}
+	if n.err != nil {
+		t.Errorf("after SIGTERM: %v, want exit 0:\n%s", n.err, n.stderr.String())
+	}
+	if !strings.Contains(n.stderr.String(), `"msg":"shutting down"`) {
+		t.Errorf("no shutdown message in the log:\n%s", n.stderr.String())
+	}
 }

@@ -46,6 +46,8 @@ type node struct {
 	url    string
 	cmd    *exec.Cmd
 	stderr *syncBuffer
+	done   chan struct{} // closed when the process has exited
+	err    error         // cmd.Wait's result, once done
 }
 
 type syncBuffer struct {
@@ -81,20 +83,20 @@ func spawnNode(t *testing.T, args ...string) (*node, error) {
 	cmd := exec.Command(vaxportBin(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	pr, pw := io.Pipe()
-	n := &node{cmd: cmd, stderr: &syncBuffer{}}
+	n := &node{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = io.MultiWriter(pw, n.stderr)
 	cmd.Stdout = io.Discard
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); pw.Close() }()
+	go func() { n.err = cmd.Wait(); pw.Close(); close(n.done) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-exited:
+		case <-n.done:
 		case <-time.After(10 * time.Second):
 			cmd.Process.Kill()
+			<-n.done
 		}
 	})
 	urls := make(chan string, 1)
@@ -114,8 +116,8 @@ func spawnNode(t *testing.T, args ...string) (*node, error) {
 	select {
 	case n.url = <-urls:
 		return n, nil
-	case err := <-exited:
-		return nil, fmt.Errorf("vaxport serve exited (%v):\n%s", err, n.stderr.String())
+	case <-n.done:
+		return nil, fmt.Errorf("vaxport serve exited (%v):\n%s", n.err, n.stderr.String())
 	case <-time.After(60 * time.Second):
 		return nil, fmt.Errorf("vaxport serve did not start in 60 s:\n%s", n.stderr.String())
 	}
