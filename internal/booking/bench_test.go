@@ -4,8 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vaxport/vaxport/internal/booking"
 	"github.com/vaxport/vaxport/internal/vax"
@@ -47,10 +52,32 @@ func benchAccounts(b *testing.B, e *env, n int) []string {
 	return refs
 }
 
+// benchClients is how many clients the booking benchmarks run at once
+// (BenchmarkSchedule and BenchmarkNaiveUpdate alike): env
+// VAXPORT_BENCH_CLIENTS, default 64.
+var benchClients = 64
+
+func init() {
+	if v, err := strconv.Atoi(os.Getenv("VAXPORT_BENCH_CLIENTS")); err == nil && v > 0 {
+		benchClients = v
+	}
+}
+
+// reportLatency reports the throughput and the p50 and p99 of lat.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return
+	}
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
 // BenchmarkSchedule measures Schedule on one hot session while seats
 // remain (hot; hot-unbatched: one transaction per request, MaxBatch 1), on
 // a full session (soldout: answered from memory), and spread over 100
-// sessions (spread), on both stores, with 64 concurrent clients. Mobile numbers are
+// sessions (spread: 1,000 sessions), on both stores, with 64 concurrent clients (env VAXPORT_BENCH_CLIENTS). Mobile numbers are
 // not opened (a constant stands in), so the figure is booking's own cost.
 func BenchmarkSchedule(b *testing.B) {
 	for _, be := range backends {
@@ -63,7 +90,7 @@ func BenchmarkSchedule(b *testing.B) {
 				e := newBenchEnv(b, be.open, maxBatch)
 				sessions := 1
 				if mode == "spread" {
-					sessions = 100
+					sessions = 1000
 				}
 				seats := b.N + 1
 				if mode == "soldout" {
@@ -82,19 +109,23 @@ func BenchmarkSchedule(b *testing.B) {
 				}
 				var next atomic.Int64
 				var failed atomic.Int64
-				b.SetParallelism(32) // 64 concurrent clients on 2 cores
+				lat := make([]time.Duration, b.N)
+				b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						n := int(next.Add(1))
+						start := time.Now()
 						_, err := e.svc.Schedule(context.Background(), acctID(n), booking.ScheduleRequest{
 							Dose: 1, SessionID: ids[n%len(ids)], Slot: "09:00AM-11:00AM", Refs: []string{refs[n]}})
+						lat[n-1] = time.Since(start)
 						if (err != nil) != (mode == "soldout") {
 							failed.Add(1)
 						}
 					}
 				})
 				b.StopTimer()
+				reportLatency(b, lat)
 				if f := failed.Load(); f > 0 {
 					b.Fatalf("%d attempts answered unexpectedly", f)
 				}

@@ -2,10 +2,13 @@
 // (as data, in rules.go), and the service that registers beneficiaries and
 // schedules, reschedules and cancels appointments, with their SMS.
 //
-// Seats are admitted by the store (vax.Tx.BookAppointment: one conditional
-// update of the session's booked count in the transaction that inserts the
-// appointment), so capacity holds across nodes; this package decides who may
-// book what and when. It must never import a store package, database/sql or
+// Seats are admitted by the store, so capacity holds across nodes: one
+// request by vax.Tx.BookAppointment (a conditional update of the session's
+// booked count in the transaction that inserts the appointment), a batch of
+// concurrent requests for one session by vax.Tx.BookAppointments (the
+// session row locked once, the seats that fit taken by one update, the
+// batch's rows inserted together; see batch.go). This package decides who
+// may book what and when. It must never import a store package, database/sql or
 // net/http, never call time.Now (it takes a vax.Clock), and never log or
 // return a photo-ID number, a mobile number or a secret code except to the
 // account that owns it.

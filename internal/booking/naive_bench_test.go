@@ -2,7 +2,10 @@ package booking_test
 
 import (
 	"context"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -36,15 +39,22 @@ func BenchmarkNaiveUpdate(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	b.SetParallelism(32)
+	var next atomic.Int64
+	lat := make([]time.Duration, b.N)
+	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
+			n := next.Add(1)
+			start := time.Now()
 			if _, err := pool.Exec(context.Background(),
 				`UPDATE sessions SET booked1 = booked1 + 1 WHERE id = $1 AND booked1 < capacity1`, id); err != nil {
 				b.Error(err)
 				return
 			}
+			lat[n-1] = time.Since(start)
 		}
 	})
+	b.StopTimer()
+	reportLatency(b, lat)
 }

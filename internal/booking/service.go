@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/big"
 	"strings"
+	"time"
 
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
@@ -40,7 +41,7 @@ type Config struct {
 }
 
 // DefaultMaxBatch is Config.MaxBatch's default.
-const DefaultMaxBatch = 32
+const DefaultMaxBatch = 128
 
 // Service registers beneficiaries and books appointments. It is safe for
 // concurrent use.
@@ -120,13 +121,22 @@ func (s *Service) AddBeneficiary(ctx context.Context, accountID string, nb NewBe
 		PhotoIDSealed: sealed, PhotoIDLast4: nb.PhotoIDNumber[len(nb.PhotoIDNumber)-4:], Comorbidity: nb.Comorbidity,
 		CreatedAt: now,
 	}
+	// Every pii key's hash: a number registered before a key rotation is
+	// still taken.
+	var hashes []string
+	for _, h := range s.keys.Hashes(fmt.Sprintf("%d:%s", nb.PhotoIDType, nb.PhotoIDNumber)) {
+		hashes = append(hashes, h.String())
+	}
 	err = s.store.InTx(ctx, func(tx vax.Tx) error {
-		have, err := tx.BeneficiariesOf(ctx, accountID)
+		have, taken, err := tx.ReserveBeneficiary(ctx, accountID, hashes)
 		if err != nil {
 			return err
 		}
-		if len(have) >= s.rules.MaxBeneficiaries {
+		if have >= s.rules.MaxBeneficiaries {
 			return fail(vax.Conflict, ReasonTooMany, "an account can register at most %d beneficiaries", s.rules.MaxBeneficiaries)
+		}
+		if taken {
+			return fail(vax.Conflict, ReasonPhotoIDTaken, "this photo ID number is already registered")
 		}
 		err = tx.CreateBeneficiary(ctx, b)
 		if vax.ErrorCode(err) == vax.Conflict {
@@ -304,24 +314,9 @@ func (s *Service) book(ctx context.Context, tx vax.Tx, accountID string, req Sch
 	if err := s.rules.Check(b, cs...); err != nil {
 		return out, true, err
 	}
-	id, err := vax.NewUUID(s.random)
+	a, text, err := s.appointment(se, accountID, req, now)
 	if err != nil {
-		return out, true, vax.Wrap(vax.Internal, err, "draw an appointment id")
-	}
-	a := vax.Appointment{ID: id, AccountID: strings.ToLower(accountID), SessionID: se.ID, Dose: req.Dose,
-		Slot: req.Slot, Status: vax.AppointmentLive, CreatedAt: now}
-	var codes []string
-	for _, ref := range req.Refs {
-		code, err := s.secretCode()
-		if err != nil {
-			return out, true, err
-		}
-		sealed, err := s.keys.Seal([]byte(code), secretAAD(id, ref))
-		if err != nil {
-			return out, true, fmt.Errorf("seal secret code: %w", err)
-		}
-		codes = append(codes, code)
-		a.Beneficiaries = append(a.Beneficiaries, vax.AppointmentPlace{Ref: ref, SecretSealed: sealed, Status: vax.AppointmentLive})
+		return out, true, err
 	}
 	if err := tx.BookAppointment(ctx, a); err != nil {
 		code := vax.ErrorCode(err)
@@ -330,16 +325,37 @@ func (s *Service) book(ctx context.Context, tx vax.Tx, accountID string, req Sch
 		}
 		return out, code == vax.Full || code == vax.NotFound, admissionErr(err, req.Dose)
 	}
-	lines := make([]string, len(codes))
-	for i, ref := range req.Refs {
-		lines[i] = fmt.Sprintf("ref ..%s code %s", ref[len(ref)-4:], codes[i])
-	}
-	text := fmt.Sprintf("vaxport: dose %d booked, %s %s, appointment %s. Secret codes: %s. Show them at the centre.",
-		req.Dose, se.Date.Cowin(), req.Slot, id, strings.Join(lines, "; "))
 	if err := s.text(ctx, tx, accountID, MessageBooked, text); err != nil {
 		return out, false, err
 	}
 	return a, false, nil
+}
+
+// appointment draws a new appointment for req with its sealed secret
+// codes, and the confirmation SMS text that carries them.
+func (s *Service) appointment(se vax.Session, accountID string, req ScheduleRequest, now time.Time) (vax.Appointment, string, error) {
+	id, err := vax.NewUUID(s.random)
+	if err != nil {
+		return vax.Appointment{}, "", vax.Wrap(vax.Internal, err, "draw an appointment id")
+	}
+	a := vax.Appointment{ID: id, AccountID: strings.ToLower(accountID), SessionID: se.ID, Dose: req.Dose,
+		Slot: req.Slot, Status: vax.AppointmentLive, CreatedAt: now}
+	lines := make([]string, len(req.Refs))
+	for i, ref := range req.Refs {
+		code, err := s.secretCode()
+		if err != nil {
+			return vax.Appointment{}, "", err
+		}
+		sealed, err := s.keys.Seal([]byte(code), secretAAD(id, ref))
+		if err != nil {
+			return vax.Appointment{}, "", fmt.Errorf("seal secret code: %w", err)
+		}
+		lines[i] = fmt.Sprintf("ref ..%s code %s", ref[len(ref)-4:], code)
+		a.Beneficiaries = append(a.Beneficiaries, vax.AppointmentPlace{Ref: ref, SecretSealed: sealed, Status: vax.AppointmentLive})
+	}
+	text := fmt.Sprintf("vaxport: dose %d booked, %s %s, appointment %s. Secret codes: %s. Show them at the centre.",
+		req.Dose, se.Date.Cowin(), req.Slot, id, strings.Join(lines, "; "))
+	return a, text, nil
 }
 
 // secretCode draws a random 4-digit code.

@@ -106,3 +106,11 @@ type IdempotencyRecord struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 }
+
+// BookingFacts is what the booking rules read about a batch of schedule
+// requests, in one go (Tx.BookingFacts).
+type BookingFacts struct {
+	Beneficiaries map[string]Beneficiary // by ref; unknown refs are absent
+	LiveDoses     map[string][]int       // by ref: the doses it holds a live place for
+	Accounts      map[string]Account     // the beneficiaries' accounts, by lower-case id
+}

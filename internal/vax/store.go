@@ -160,6 +160,17 @@ type Tx interface {
 	Beneficiary(ctx context.Context, ref string) (Beneficiary, error)
 	// BeneficiariesOf lists an account's beneficiaries, oldest first.
 	BeneficiariesOf(ctx context.Context, accountID string) ([]Beneficiary, error)
+	// ReserveBeneficiary prepares registering a beneficiary under
+	// accountID whose photo ID has the blind indexes photoIDHashes (one per
+	// pii key, so a number registered before a key rotation is found). In a
+	// read-write transaction it excludes, until the transaction ends, every
+	// other ReserveBeneficiary for the same account or sharing any hash, on
+	// every node; then it reports how many beneficiaries the account has
+	// and whether any of the hashes is registered. A caller that checks
+	// both before CreateBeneficiary in the same transaction cannot pass a
+	// per-account cap or register a photo ID twice, whatever runs
+	// concurrently.
+	ReserveBeneficiary(ctx context.Context, accountID string, photoIDHashes []string) (count int, taken bool, err error)
 	// DeleteBeneficiary deletes one beneficiary; NotFound if absent,
 	// Conflict while it has a live appointment place.
 	DeleteBeneficiary(ctx context.Context, ref string) error
@@ -175,6 +186,18 @@ type Tx interface {
 	// Like every method that moves booked counts, it appends a ChangeSession
 	// change for the session.
 	BookAppointment(ctx context.Context, a Appointment) error
+	// BookAppointments books appointments of one session and dose as
+	// BookAppointment would one by one, with one admission for them all:
+	// in order, each is booked if its seats still fit (booked[i]), else
+	// left out (Full for it); msgs[i], if msgs is not nil, is enqueued
+	// (as EnqueueMessage) exactly when as[i] is booked. NotFound if the
+	// session is unknown; Conflict (and the transaction must be rolled back)
+	// if an id is taken or a beneficiary already holds a live place for the
+	// dose. It appends one ChangeSession change when it books any.
+	BookAppointments(ctx context.Context, as []Appointment, msgs []OutboxMessage) (booked []bool, err error)
+	// BookingFacts reads, in one go, the beneficiaries refs name, the doses
+	// each holds a live place for, and the accounts that own them.
+	BookingFacts(ctx context.Context, refs []string) (BookingFacts, error)
 	// Appointment returns one appointment with its places (by ref);
 	// NotFound when unknown. In a read-write transaction the row stays
 	// locked until the transaction ends.

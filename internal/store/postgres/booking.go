@@ -81,6 +81,36 @@ func (t *tx) BeneficiariesOf(ctx context.Context, accountID string) ([]vax.Benef
 	return out, nil
 }
 
+// ReserveBeneficiary takes transaction-scoped advisory locks on the
+// account and on each photo-ID hash (in one order, so two reservations
+// cannot deadlock), then counts in a fresh READ COMMITTED snapshot, which
+// sees whatever the previous holder committed.
+func (t *tx) ReserveBeneficiary(ctx context.Context, accountID string, hashes []string) (int, bool, error) {
+	if err := t.write("reserve beneficiary"); err != nil {
+		return 0, false, err
+	}
+	if !vax.ValidUUID(accountID) {
+		return 0, false, vax.Errorf(vax.Invalid, "invalid account id %q: want a UUID", accountID)
+	}
+	accountID = strings.ToLower(accountID)
+	keys := []string{"vaxport beneficiary account " + accountID}
+	for _, h := range hashes {
+		keys = append(keys, "vaxport beneficiary photo id "+h)
+	}
+	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(k) FROM
+		(SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest($1::text[]) AS s ORDER BY 1) AS l`, keys); err != nil {
+		return 0, false, dbErr(err, "reserve beneficiary")
+	}
+	var n int
+	var taken bool
+	if err := t.tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM beneficiaries WHERE account_id = $1),
+		EXISTS (SELECT 1 FROM beneficiaries WHERE photo_id_hash = ANY($2::text[]))`, accountID, hashes).
+		Scan(&n, &taken); err != nil {
+		return 0, false, dbErr(err, "reserve beneficiary")
+	}
+	return n, taken, nil
+}
+
 // DeleteBeneficiary deletes one beneficiary unless it holds a live place.
 func (t *tx) DeleteBeneficiary(ctx context.Context, ref string) error {
 	if err := t.write("delete beneficiary"); err != nil {

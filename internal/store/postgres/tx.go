@@ -471,13 +471,23 @@ func (t *tx) UpdateSession(ctx context.Context, s vax.Session) error {
 	}
 	tag, err := t.tx.Exec(ctx, `UPDATE sessions SET date = $2, vaccine = $3, min_age = $4, max_age = $5,
 		allow_all_age = $6, capacity1 = $7, capacity2 = $8, slots = $9, status = $10, updated_at = $11
-		WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM vaccines WHERE name = $3)`,
+		WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM vaccines WHERE name = $3)
+		AND booked1 <= $7 AND booked2 <= $8`,
 		s.ID, day(s.Date), s.Vaccine, s.MinAge, s.MaxAge, s.AllowAllAge,
 		s.Capacity1, s.Capacity2, slots(s.Slots), string(s.Status), t.now())
 	if err != nil {
 		return dbErr(err, fmt.Sprintf("update session %s", s.ID))
 	}
 	if tag.RowsAffected() == 0 {
+		// The row lock above makes the booked condition redundant; it is
+		// kept so capacity holds even if the lock is ever dropped.
+		var known bool
+		if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM vaccines WHERE name = $1)`, s.Vaccine).Scan(&known); err != nil {
+			return dbErr(err, fmt.Sprintf("update session %s", s.ID))
+		}
+		if known {
+			return vax.Errorf(vax.Conflict, "update session %s: capacity below the seats booked", s.ID)
+		}
 		return vax.Errorf(vax.NotFound, "update session %s: vaccine %s not found", s.ID, s.Vaccine)
 	}
 	return nil

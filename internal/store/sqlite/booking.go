@@ -47,6 +47,33 @@ func (t *tx) CreateBeneficiary(ctx context.Context, b vax.Beneficiary) error {
 	return nil
 }
 
+// ReserveBeneficiary counts; the single writer connection (BEGIN
+// IMMEDIATE) already excludes every other write transaction.
+func (t *tx) ReserveBeneficiary(ctx context.Context, accountID string, hashes []string) (int, bool, error) {
+	if err := t.writable("reserve beneficiary"); err != nil {
+		return 0, false, err
+	}
+	if !vax.ValidUUID(accountID) {
+		return 0, false, vax.Errorf(vax.Invalid, "invalid account id %q: want a UUID", accountID)
+	}
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM beneficiaries WHERE account_id = ?`,
+		strings.ToLower(accountID)).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("sqlite: %w", dbErr(err, "reserve beneficiary"))
+	}
+	for _, h := range hashes {
+		var one int
+		err := t.tx.QueryRowContext(ctx, `SELECT 1 FROM beneficiaries WHERE photo_id_hash = ?`, h).Scan(&one)
+		if err == nil {
+			return n, true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, false, fmt.Errorf("sqlite: %w", dbErr(err, "reserve beneficiary"))
+		}
+	}
+	return n, false, nil
+}
+
 // Beneficiary returns one beneficiary; NotFound when unknown.
 func (t *tx) Beneficiary(ctx context.Context, ref string) (vax.Beneficiary, error) {
 	b, err := scanBeneficiary(t.tx.QueryRowContext(ctx,

@@ -432,14 +432,21 @@ func (t *tx) UpdateSession(ctx context.Context, s vax.Session) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(ctx,
+	res, err := t.tx.ExecContext(ctx,
 		`UPDATE sessions SET date = ?, vaccine = ?, min_age = ?, max_age = ?, allow_all_age = ?,
 		   capacity1 = ?, capacity2 = ?, slots = ?, status = ?, updated_at = ?
-		 WHERE id = ?`,
+		 WHERE id = ? AND booked1 <= ? AND booked2 <= ?`,
 		s.Date.String(), s.Vaccine, s.MinAge, s.MaxAge, s.AllowAllAge, s.Capacity1, s.Capacity2,
-		slots, string(s.Status), toUnix(t.clock.Now()), s.ID)
+		slots, string(s.Status), toUnix(t.clock.Now()), s.ID, s.Capacity1, s.Capacity2)
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", dbErr(err, "update session "+s.ID))
+	}
+	// The write lock makes the booked condition redundant; it is kept so
+	// capacity holds even if that ever changes.
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: %w", dbErr(err, "update session "+s.ID))
+	} else if n == 0 {
+		return vax.Errorf(vax.Conflict, "update session %s: capacity below the seats booked", s.ID)
 	}
 	return nil
 }

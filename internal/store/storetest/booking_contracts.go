@@ -514,3 +514,236 @@ func testDeleteIdempotencyBefore(t *testing.T, open Opener) {
 		t.Error("unexpired record was pruned")
 	}
 }
+
+func testReserveBeneficiary(t *testing.T, open Opener) {
+	h := open(t)
+	s := h.Store
+	createBeneficiaries(t, s, beneficiary(1, 1), beneficiary(2, 1), beneficiary(3, 2))
+	tests := []struct {
+		name      string
+		acct      int
+		hashes    []string
+		wantN     int
+		wantTaken bool
+	}{
+		{"two registered, photo free", 1, []string{"pii-00000002:new", "pii-00000001:new"}, 2, false},
+		{"photo taken under an older key", 3, []string{"pii-00000002:x", beneficiary(3, 2).PhotoIDHash}, 0, true},
+		{"photo taken under the active key", 2, []string{beneficiary(1, 1).PhotoIDHash}, 1, true},
+		{"no hashes", 4, nil, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var n int
+			var taken bool
+			inTx(t, s, func(tx vax.Tx) (err error) {
+				n, taken, err = tx.ReserveBeneficiary(t.Context(), accountID(tc.acct), tc.hashes)
+				return err
+			})
+			if n != tc.wantN || taken != tc.wantTaken {
+				t.Errorf("got count %d taken %v, want %d %v", n, taken, tc.wantN, tc.wantTaken)
+			}
+		})
+	}
+	t.Run("invalid account", func(t *testing.T) {
+		err := s.InTx(t.Context(), func(tx vax.Tx) error {
+			_, _, err := tx.ReserveBeneficiary(t.Context(), "nope", nil)
+			return err
+		})
+		wantCode(t, "invalid account", err, vax.Invalid)
+	})
+	t.Run("read-only", func(t *testing.T) {
+		err := s.View(t.Context(), func(tx vax.Tx) error {
+			_, _, err := tx.ReserveBeneficiary(t.Context(), accountID(1), nil)
+			return err
+		})
+		if err == nil {
+			t.Errorf("got nil error reserving in a read-only transaction, want one")
+		}
+	})
+	// Concurrent reservations through two handles (two nodes) take turns:
+	// each reads what the previous one committed, so a count cap and
+	// photo-ID uniqueness across keys hold. The pause between reading and
+	// inserting widens the window a missing lock would leave open.
+	race := func(t *testing.T, n int, fn func(i int, tx vax.Tx) error) {
+		handles := []vax.Store{s, h.Second(t)}
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				errs[i] = handles[i%2].InTx(t.Context(), func(tx vax.Tx) error { return fn(i, tx) })
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("reservation %d: %v", i, err)
+			}
+		}
+	}
+	t.Run("account cap under concurrency", func(t *testing.T) {
+		const limit = 4
+		race(t, 10, func(i int, tx vax.Tx) error {
+			n, _, err := tx.ReserveBeneficiary(t.Context(), accountID(9), []string{fmt.Sprintf("pii-00000001:cap-%d", i)})
+			if err != nil || n >= limit {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond)
+			b := beneficiary(100+i, 9)
+			b.PhotoIDHash = fmt.Sprintf("pii-00000001:cap-%d", i)
+			return tx.CreateBeneficiary(t.Context(), b)
+		})
+		var got []vax.Beneficiary
+		view(t, s, func(tx vax.Tx) (err error) { got, err = tx.BeneficiariesOf(t.Context(), accountID(9)); return err })
+		if len(got) != limit {
+			t.Errorf("got %d beneficiaries, want %d", len(got), limit)
+		}
+	})
+}
+
+// testCapacityRace lowers a session's capacity while bookings run through
+// two handles: whatever the interleaving, booked never exceeds capacity and
+// equals the live places.
+func testCapacityRace(t *testing.T, open Opener) {
+	const seats, attempts = 60, 120
+	h := open(t)
+	s := h.Store
+	seed(t, s)
+	cid := createCentres(t, s, centre(0, ernakulam, 682001))[0]
+	se := session(1, cid, day0)
+	se.Capacity1 = seats
+	createSessions(t, s, se)
+	handles := []vax.Store{s, h.Second(t)}
+	var wg sync.WaitGroup
+	var other []error
+	var mu sync.Mutex
+	record := func(err error) {
+		code := vax.ErrorCode(err)
+		if err != nil && code != vax.Full && code != vax.Conflict {
+			mu.Lock()
+			other = append(other, err)
+			mu.Unlock()
+		}
+	}
+	for n := range attempts {
+		wg.Go(func() {
+			record(handles[n%2].InTx(t.Context(), func(tx vax.Tx) error {
+				return tx.BookAppointment(t.Context(), appointment(n+1, n+1, sessionID(1), benRef(n+1)))
+			}))
+		})
+		if n%10 == 0 {
+			want := seats - n/2
+			wg.Go(func() {
+				record(handles[(n+1)%2].InTx(t.Context(), func(tx vax.Tx) error {
+					cur, err := tx.Session(t.Context(), sessionID(1))
+					if err != nil {
+						return err
+					}
+					cur.Capacity1 = want
+					return tx.UpdateSession(t.Context(), cur)
+				}))
+			})
+		}
+	}
+	wg.Wait()
+	if len(other) > 0 {
+		t.Fatalf("%d unexpected errors, first: %v", len(other), other[0])
+	}
+	var live int
+	view(t, s, func(tx vax.Tx) error {
+		as, err := tx.SessionAppointments(t.Context(), sessionID(1))
+		for _, a := range as {
+			live += len(a.Live())
+		}
+		return err
+	})
+	got := readSession(t, s, sessionID(1))
+	if got.Booked1 > got.Capacity1 || got.Booked1 != live {
+		t.Errorf("booked1 %d, capacity1 %d, live places %d; want booked1 <= capacity1 and booked1 == live", got.Booked1, got.Capacity1, live)
+	}
+}
+
+func testBookAppointments(t *testing.T, open Opener) {
+	s := bookingStore(t, open, 4)
+	// Seats 4: the 3-seat appointment fits, the 2-seat one then does not,
+	// the 1-seat one after it still does.
+	as := []vax.Appointment{
+		appointment(1, 1, sessionID(1), benRef(1), benRef(2), benRef(3)),
+		appointment(2, 2, sessionID(1), benRef(4), benRef(5)),
+		appointment(3, 3, sessionID(1), benRef(6)),
+	}
+	ms := []vax.OutboxMessage{message(101, authT0), message(102, authT0), message(103, authT0)}
+	var got []bool
+	inTx(t, s, func(tx vax.Tx) (err error) { got, err = tx.BookAppointments(t.Context(), as, ms); return err })
+	if d := cmp.Diff([]bool{true, false, true}, got); d != "" {
+		t.Errorf("booked (-want +got):\n%s", d)
+	}
+	for i, a := range as {
+		stored, err := readAppointment(t, s, a.ID)
+		_, merr := readMessage(t, s, ms[i].ID)
+		if !got[i] {
+			wantCode(t, "appointment left out", err, vax.NotFound)
+			wantCode(t, "message of an appointment left out", merr, vax.NotFound)
+			continue
+		}
+		if err != nil || merr != nil {
+			t.Fatalf("booked appointment %d: %v, its message: %v", i, err, merr)
+		}
+		if d := cmp.Diff(storedAppointment(a), stored); d != "" {
+			t.Errorf("stored appointment (-want +got):\n%s", d)
+		}
+	}
+	if m, err := readMessage(t, s, ms[0].ID); err != nil || !cmp.Equal(storedMessage(ms[0]), m) {
+		t.Errorf("message: got %+v (%v), want %+v", m, err, storedMessage(ms[0]))
+	}
+	if se := readSession(t, s, sessionID(1)); se.Booked1 != 4 {
+		t.Errorf("booked1 %d, want 4", se.Booked1)
+	}
+	if cs := changeKeys(allChanges(t, s)); len(cs) == 0 || cs[len(cs)-1] != sessionID(1) {
+		t.Errorf("changes: got %v, want the session last", cs)
+	}
+
+	full := []vax.Appointment{appointment(4, 4, sessionID(1), benRef(7))}
+	inTx(t, s, func(tx vax.Tx) (err error) { got, err = tx.BookAppointments(t.Context(), full, nil); return err })
+	if d := cmp.Diff([]bool{false}, got); d != "" {
+		t.Errorf("full session: booked (-want +got):\n%s", d)
+	}
+	for name, c := range map[string]struct {
+		as   []vax.Appointment
+		ms   []vax.OutboxMessage
+		want vax.Code
+	}{
+		"live place for the dose": {[]vax.Appointment{appointment(5, 5, sessionID(2), benRef(1))}, nil, vax.Conflict},
+		"id taken":                {[]vax.Appointment{appointment(1, 5, sessionID(2), benRef(8))}, nil, vax.Conflict},
+		"unknown session":         {[]vax.Appointment{appointment(6, 5, sessionID(99), benRef(8))}, nil, vax.NotFound},
+		"two sessions": {[]vax.Appointment{appointment(7, 5, sessionID(2), benRef(8)),
+			appointment(8, 5, sessionID(1), benRef(9))}, nil, vax.Invalid},
+		"messages miscounted": {[]vax.Appointment{appointment(9, 5, sessionID(2), benRef(8))}, ms, vax.Invalid},
+	} {
+		err := txErr(t, s, func(ctx context.Context, tx vax.Tx) error { _, err := tx.BookAppointments(ctx, c.as, c.ms); return err })
+		wantCode(t, name, err, c.want)
+	}
+	if se := readSession(t, s, sessionID(2)); se.Booked1 != 0 {
+		t.Errorf("after refusals: session 2 booked1 %d, want 0", se.Booked1)
+	}
+}
+
+func testBookingFacts(t *testing.T, open Opener) {
+	s := bookingStore(t, open, 10)
+	b1, b2 := beneficiary(1, 1), beneficiary(2, 2)
+	createBeneficiaries(t, s, b1, b2)
+	book(t, s, appointment(1, 1, sessionID(1), b1.Ref))
+	inTx(t, s, func(tx vax.Tx) error { return tx.CreateAccount(t.Context(), account(1)) })
+	var f vax.BookingFacts
+	view(t, s, func(tx vax.Tx) (err error) {
+		f, err = tx.BookingFacts(t.Context(), []string{b1.Ref, b2.Ref, benRef(3)})
+		return err
+	})
+	want := vax.BookingFacts{
+		Beneficiaries: map[string]vax.Beneficiary{b1.Ref: storedBeneficiary(b1), b2.Ref: storedBeneficiary(b2)},
+		LiveDoses:     map[string][]int{b1.Ref: {1}},
+		Accounts:      map[string]vax.Account{strings.ToLower(accountID(1)): storedAccount(account(1))},
+	}
+	if d := cmp.Diff(want, f); d != "" {
+		t.Errorf("facts (-want +got):\n%s", d)
+	}
+}

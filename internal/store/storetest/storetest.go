@@ -81,8 +81,11 @@ func contracts() []contract {
 		{"Tx.CreateBeneficiary", testCreateBeneficiary},
 		{"Tx.Beneficiary", testBeneficiary},
 		{"Tx.BeneficiariesOf", testBeneficiariesOf},
+		{"Tx.ReserveBeneficiary", testReserveBeneficiary},
 		{"Tx.DeleteBeneficiary", testDeleteBeneficiary},
 		{"Tx.BookAppointment", testBookAppointment},
+		{"Tx.BookAppointments", testBookAppointments},
+		{"Tx.BookingFacts", testBookingFacts},
 		{"Tx.Appointment", testAppointment},
 		{"Tx.AppointmentsOf", testAppointmentsOf},
 		{"Tx.SessionAppointments", testSessionAppointments},
@@ -128,4 +131,5 @@ func Run(t *testing.T, open Opener) {
 	}
 	t.Run("concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("booking race", func(t *testing.T) { testBookingRace(t, open) })
+	t.Run("capacity lowered during bookings", func(t *testing.T) { testCapacityRace(t, open) })
 }
