@@ -7,15 +7,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 )
 
 const loadgenUsage = `Usage:
   vaxport loadgen static --from URL [--gzip] [--addr ADDR]
+  vaxport loadgen static --body-file FILE [--status N] [--addr ADDR]
       serve, from a bare net/http handler, the exact body (and Content-Type) that
       URL returns — gzipped as URL gzips it with --gzip: the baseline a benchmark
       compares vaxport's handlers with. Prints the listen URL, runs until
-      interrupted.
+      interrupted. With --body-file, serve that file (application/json) with status N
+      to any method: the baseline for answers to POSTs.
 
 Load itself comes from wrk (apt-get install wrk); see scripts/bench-search.sh and
 docs/PERFORMANCE.md.
@@ -31,14 +34,25 @@ func cmdLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	from := fs.String("from", "", "URL whose response body to serve")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	gzipped := fs.Bool("gzip", false, "fetch and serve the gzipped body (Content-Encoding: gzip)")
+	bodyFile := fs.String("body-file", "", "serve this file's bytes instead of fetching --from")
+	status := fs.Int("status", http.StatusOK, "status to answer with (with --body-file)")
 	if err := fs.parse(args[1:]); err != nil {
 		return errUsage
 	}
-	if *from == "" {
-		fmt.Fprint(stderr, "vaxport loadgen static: --from is required\n")
+	if (*from == "") == (*bodyFile == "") {
+		fmt.Fprint(stderr, "vaxport loadgen static: give --from or --body-file\n")
 		return errUsage
 	}
-	body, ctype, err := fetch(ctx, *from, *gzipped)
+	var (
+		body  []byte
+		ctype = "application/json"
+		err   error
+	)
+	if *bodyFile != "" {
+		body, err = os.ReadFile(*bodyFile)
+	} else {
+		body, ctype, err = fetch(ctx, *from, *gzipped)
+	}
 	if err != nil {
 		return err
 	}
@@ -53,6 +67,7 @@ func cmdLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 			if *gzipped {
 				w.Header().Set("Content-Encoding", "gzip")
 			}
+			w.WriteHeader(*status)
 			w.Write(body)
 		}),
 	}
