@@ -20,7 +20,8 @@ import (
 // and the appointment reflect the booking.
 func TestCitizenJourney(t *testing.T) {
 	dir := t.TempDir()
-	m := startMain(t, Config{Demo: true, DataDir: dir, Seed: 11, Centres: 800})
+	var logs syncBuffer
+	m := startMainLogged(t, Config{Demo: true, DataDir: dir, Seed: 11, Centres: 800, LogLevel: "debug"}, &logs)
 	const mobile = "9812345678"
 
 	txn := postJSON(t, m.URL()+"/api/v2/auth/generateOTP", `{"mobile":"`+mobile+`"}`)["txnId"]
@@ -89,6 +90,25 @@ func TestCitizenJourney(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 || !strings.Contains(string(body), `"errorCode"`) {
 		t.Errorf("beneficiaries without a token = %d %s, want 401 with errorCode", resp.StatusCode, body)
+	}
+
+	// Nothing personal or secret reached the logs or the metrics.
+	_, metrics := get(t, m.URL()+"/metrics", "")
+	secrets := map[string]string{
+		"mobile number": mobile, "OTP": otp, "OTP hash": hex.EncodeToString(sum[:]),
+		"token": token, "Aadhaar number": aadhaar, "secret code": `"` + appt.Beneficiaries[0].Code + `"`,
+		"name": "Asha Kumari",
+	}
+	if logs.String() == "" {
+		t.Fatal("captured no logs")
+	}
+	for what, v := range secrets {
+		if strings.Contains(logs.String(), v) {
+			t.Errorf("the logs contain the %s", what)
+		}
+		if strings.Contains(string(metrics), v) {
+			t.Errorf("/metrics contains the %s", what)
+		}
 	}
 }
 

@@ -18,11 +18,27 @@ import (
 // startMain starts an in-process node on port 0 and stops it at cleanup.
 func startMain(t *testing.T, cfg Config) *Main {
 	t.Helper()
+	return startMainLogged(t, cfg, nil)
+}
+
+// startMainLogged is startMain with the node's JSON logs written to logs.
+func startMainLogged(t *testing.T, cfg Config, logs io.Writer) *Main {
+	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	if cfg.TZ == "" {
 		cfg.TZ = "Asia/Kolkata"
 	}
+	if cfg.LogLevel == "" {
+		cfg.LogLevel = "info"
+	}
 	m := &Main{Config: cfg}
+	if logs != nil {
+		logger, err := newLogger(logs, cfg.LogLevel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Logger = logger
+	}
 	if err := m.Start(t.Context()); err != nil {
 		m.Close()
 		t.Fatalf("start: %v", err)
