@@ -1,9 +1,23 @@
-// Package cowin serves the availability search of the Co-WIN API v2,
-// wire-exact, so that software written for Co-WIN works against vaxport
-// with only its base URL changed: states, districts, findByPin,
-// findByDistrict, calendarByPin, calendarByDistrict, calendarByCenter and
-// findByLatLong under /public/, and the protected session searches (same
-// paths without /public/, with the optional vaccine filter).
+// Package cowin serves the Co-WIN API v2, wire-exact, so that software
+// written for Co-WIN works against vaxport with only its base URL changed:
+//   - availability search (server.go, handlers.go): states, districts,
+//     findByPin, findByDistrict, calendarByPin, calendarByDistrict,
+//     calendarByCenter and findByLatLong under /public/, and the protected
+//     session searches (same paths without /public/, with the optional
+//     vaccine filter);
+//   - sign-in (auth.go): the three OTP pairs, and the bearer-token check
+//     every protected endpoint runs;
+//   - beneficiaries and appointments (booking.go): idTypes, genders,
+//     beneficiary/new and delete, beneficiaries, schedule, reschedule,
+//     cancel and the appointment slip.
+//
+// Sign-in refusals use USRAUT0014 (Co-WIN's wrong OTP; also an unknown or
+// spent txnId), USRAUT0020 (not a 10-digit mobile number), USRAUT0021 (the
+// next OTP to this number is too soon), USRAUT0022 (daily cap per number)
+// and USRAUT0023 (too many requests from this address); booking's codes are
+// listed in internal/booking/rules.go.
+//
+// The rest of this comment is about search.
 //
 // It owns the routes (routes.go), the wire shapes (wire.go, separate from
 // the vax types so the contract cannot drift), the search error codes and
