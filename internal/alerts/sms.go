@@ -11,8 +11,8 @@ import (
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
-// MessageSlotAlert is the outbox kind of an alert SMS. (It belongs with
-// vax.MessageOTP; it lives here until internal/vax adds it.)
+// MessageSlotAlert is the outbox kind of an alert SMS. Message kinds are an
+// open set of metric labels; each is defined by the package that sends it.
 const MessageSlotAlert vax.MessageKind = "slot_alert"
 
 // Texter texts an account; *OutboxTexter is the real one.

@@ -6,7 +6,8 @@ import "time"
 // metrics and decide nothing in the store.
 type MessageKind string
 
-// The message kinds. Later capabilities add kinds.
+// The sign-in message kind. Kinds are an open set: each package that sends
+// messages defines its own (booking.MessageBooked, alerts.MessageSlotAlert).
 const (
 	MessageOTP MessageKind = "otp" // a sign-in OTP: worthless once the OTP expired
 )
