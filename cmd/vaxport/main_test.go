@@ -76,7 +76,7 @@ func TestServeDemo(t *testing.T) {
 	dir := t.TempDir()
 	m := startMain(t, Config{Demo: true, DataDir: dir, Seed: 7, Centres: 800})
 
-	for _, path := range []string{"/healthz", "/readyz"} {
+	for _, path := range []string{"/healthz", "/readyz", "/.well-known/jwks.json", "/api/v1/trust", "/verify"} {
 		if code, body := get(t, m.URL()+path, ""); code != 200 {
 			t.Errorf("GET %s = %d %s, want 200", path, code, body)
 		}

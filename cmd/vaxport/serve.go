@@ -30,6 +30,7 @@ import (
 	"github.com/vaxport/vaxport/internal/auth/authmetrics"
 	"github.com/vaxport/vaxport/internal/booking"
 	"github.com/vaxport/vaxport/internal/catalog"
+	"github.com/vaxport/vaxport/internal/cert/issuer"
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/search"
@@ -199,9 +200,40 @@ func (m *Main) Start(ctx context.Context) error {
 
 	cat := catalog.New(m.store, m.Clock, loc, rand.Reader)
 	cat.SetSessionCanceller(booker)
+	// Listen first: the public URL (the certificate issuer) may be the
+	// address the node got.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	m.ln = ln
+	scheme := "http"
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		scheme = "https"
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	m.url = scheme + "://" + ln.Addr().String()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = m.url
+	}
+	certs, err := issuer.Build(kr, cfg.PublicURL)
+	if err != nil {
+		return fmt.Errorf("certificate keys: %w", err)
+	}
+	verifyTrust, err := certs.TrustWith(cfg.Trust...)
+	if err != nil {
+		return fmt.Errorf("--trust: %w", err)
+	}
+
 	mux := http.NewServeMux()
 	v1cfg := v1.Config{Catalog: cat, AdminToken: adminToken, Feed: m.follower, Tokens: citizens,
-		Appointments: booker, Authenticate: signIn.Authenticate, Alerts: hub}
+		Appointments: booker, Authenticate: signIn.Authenticate, Alerts: hub,
+		Issuer: certs, VerifyTrust: verifyTrust, Clock: m.Clock}
 	if disp != nil {
 		v1cfg.Receipts = disp
 	}
@@ -232,24 +264,7 @@ func (m *Main) Start(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	m.ln = ln
-	scheme := "http"
-	if cfg.TLSCert != "" {
-		scheme = "https"
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("load TLS key pair: %w", err)
-		}
-		m.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	m.url = scheme + "://" + ln.Addr().String()
-	if cfg.PublicURL == "" {
-		cfg.PublicURL = m.url
-	}
+	m.srv.TLSConfig = tlsConfig
 	m.goRun(func() {
 		var err error
 		if scheme == "https" {
@@ -428,12 +443,13 @@ vaxport is running with demo data at %s
                  %s/api/v2/appointment/sessions/public/findByPin?pincode=<PIN>&date=%s
   Sign in:       POST %s/api/v2/auth/public/generateOTP {"mobile":"9999999999"}
                  (OTP messages are written to %s)
+  Verify a certificate: %s/verify
   Health:        %s/readyz
   Metrics:       %s/metrics
   Admin API:     %s/api/v1/admin/centres?district_id=301
                  (bearer token in %s)
 
-`, u, u, tomorrow, u, tomorrow, u, filepath.Join(m.Config.DataDir, "sms.jsonl"), u, u, u, m.Config.AdminTokenFile)
+`, u, u, tomorrow, u, tomorrow, u, filepath.Join(m.Config.DataDir, "sms.jsonl"), u, u, u, u, m.Config.AdminTokenFile)
 }
 
 func (m *Main) startDebug(addr string) error {

@@ -587,6 +587,42 @@ func TestRotateCert(t *testing.T) {
 	}
 }
 
+func TestCertPrivateKey(t *testing.T) {
+	_, k := newKeyring(t, 8)
+	oldKID, oldPriv := k.CertKey()
+	if _, err := k.Rotate(keyring.KindCert, seeded(81), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	newKID, newPriv := k.CertKey()
+	for _, tc := range []struct {
+		kid     string
+		priv    *ecdsa.PrivateKey
+		created time.Time
+	}{
+		{oldKID, oldPriv, t0},
+		{newKID, newPriv, t0.Add(time.Hour)},
+	} {
+		t.Run(tc.kid, func(t *testing.T) {
+			priv, created, ok := k.CertPrivateKey(tc.kid)
+			if !ok {
+				t.Fatalf("CertPrivateKey(%s): not found", tc.kid)
+			}
+			if !priv.Equal(tc.priv) {
+				t.Errorf("CertPrivateKey(%s): got another private key", tc.kid)
+			}
+			if !created.Equal(tc.created) {
+				t.Errorf("CertPrivateKey(%s): created %s, want %s", tc.kid, created, tc.created)
+			}
+		})
+	}
+	tokenKID, _ := k.TokenKey()
+	for _, kid := range []string{"", "no-such-key", tokenKID} {
+		if priv, _, ok := k.CertPrivateKey(kid); ok || priv != nil {
+			t.Errorf("CertPrivateKey(%q): got ok=%v, want not found", kid, ok)
+		}
+	}
+}
+
 func TestRotateRefusesClockBehind(t *testing.T) {
 	_, k := newKeyring(t, 9)
 	_, err := k.Rotate(keyring.KindPII, seeded(90), t0.Add(-time.Minute))

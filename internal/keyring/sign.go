@@ -45,6 +45,17 @@ func (k *Keyring) CertKey() (kid string, key *ecdsa.PrivateKey) {
 	return c.id, c.priv
 }
 
+// CertPrivateKey returns the private key and creation time of certificate
+// key kid, active or not: to build the DCC signer certificate of every key
+// a deployment publishes. The private key must never be logged or served.
+func (k *Keyring) CertPrivateKey(kid string) (*ecdsa.PrivateKey, time.Time, bool) {
+	c := k.st.Load().byID[kid]
+	if c == nil || c.kind != KindCert {
+		return nil, time.Time{}, false
+	}
+	return c.priv, c.created, true
+}
+
 // CertKeys returns every certificate key, active first and then newest to
 // oldest, for verification and for publishing a key set.
 func (k *Keyring) CertKeys() []CertKey {

@@ -40,6 +40,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 		mux.Handle("GET /api/v1/alerts/stream", api.HandlerFunc(s.handleAlertStream))
 	}
 
+	// Certificates: published keys and trust, and online verification.
+	s.registerVerify(mux)
+
 	// SMS gateways, with their shared secret.
 	if s.receipts != nil {
 		mux.Handle("POST /api/v1/sms/receipts/{provider}", api.HandlerFunc(s.handleReceipts))

@@ -9,6 +9,8 @@ import (
 	"github.com/vaxport/vaxport/internal/api"
 	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/catalog"
+	"github.com/vaxport/vaxport/internal/cert"
+	"github.com/vaxport/vaxport/internal/cert/issuer"
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -39,17 +41,30 @@ type Config struct {
 	// Alerts streams slot alerts at GET /api/v1/alerts/stream
 	// (alerts.Hub) to the account Authenticate returns; either nil: 404.
 	Alerts Alerts
+	// Issuer is this deployment's published certificate keys
+	// (issuer.Build), served at /.well-known/jwks.json and /api/v1/trust;
+	// nil: those routes 404.
+	Issuer *issuer.Material
+	// VerifyTrust is what POST /api/v1/verify and the /verify page trust,
+	// normally Issuer.TrustWith(the node's --trust files); nil: Issuer's
+	// own trust. Empty (and no Issuer): those routes 404.
+	VerifyTrust *cert.Trust
+	// Clock is the time certificates are verified at; nil: the system clock.
+	Clock vax.Clock
 }
 
 // Server serves /api/v1.
 type Server struct {
-	catalog  *catalog.Service
-	feed     *changefeed.Follower
-	tokens   Tokens
-	receipts Receipts
-	appts    Appointments
-	authn    func(*http.Request) (auth.Principal, error)
-	alerts   Alerts
+	catalog     *catalog.Service
+	feed        *changefeed.Follower
+	tokens      Tokens
+	receipts    Receipts
+	appts       Appointments
+	authn       func(*http.Request) (auth.Principal, error)
+	alerts      Alerts
+	issuer      *issuer.Material
+	verifyTrust *cert.Trust
+	clock       vax.Clock
 	// adminHash is the SHA-256 of the admin token, nil when disabled.
 	// Comparing fixed-length hashes in constant time leaks neither the
 	// token nor its length.
@@ -61,6 +76,13 @@ func New(cfg Config) *Server {
 	s := &Server{catalog: cfg.Catalog, feed: cfg.Feed, tokens: cfg.Tokens, receipts: cfg.Receipts,
 		appts: cfg.Appointments, authn: cfg.Authenticate}
 	s.alerts = cfg.Alerts
+	s.issuer, s.verifyTrust, s.clock = cfg.Issuer, cfg.VerifyTrust, cfg.Clock
+	if s.verifyTrust == nil && s.issuer != nil {
+		s.verifyTrust = s.issuer.Trust
+	}
+	if s.clock == nil {
+		s.clock = vax.SystemClock{}
+	}
 	if tok := strings.TrimSpace(cfg.AdminToken); tok != "" {
 		h := sha256.Sum256([]byte(tok))
 		s.adminHash = h[:]
