@@ -247,3 +247,40 @@ func TestRedactDSN(t *testing.T) {
 		t.Errorf("redactDSN kept the password: %s", got)
 	}
 }
+
+// TestRotatedCertificateKeyIsPublished: a certificate key rotated in the
+// keyring directory (by `vaxport keys rotate cert` elsewhere) is published
+// by a running node without a restart.
+func TestRotatedCertificateKeyIsPublished(t *testing.T) {
+	dir := t.TempDir()
+	m := &Main{Config: Config{Demo: true, DataDir: dir, Centres: 800, Addr: "127.0.0.1:0", TZ: "Asia/Kolkata"}, keyReload: 20 * time.Millisecond}
+	if err := m.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	keys := func() int {
+		code, body := get(t, m.URL()+"/.well-known/jwks.json", "")
+		if code != 200 {
+			t.Fatalf("jwks = %d %s", code, body)
+		}
+		var jwks struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		if err := json.Unmarshal(body, &jwks); err != nil {
+			t.Fatal(err)
+		}
+		return len(jwks.Keys)
+	}
+	before := keys()
+	var out bytes.Buffer
+	if code := run(t.Context(), []string{"keys", "rotate", "cert", "--keys-dir", filepath.Join(dir, "keys")}, &out, &out, noEnv); code != 0 {
+		t.Fatalf("keys rotate: %s", out.String())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for keys() != before+1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("jwks still has %d keys after a rotation, want %d", keys(), before+1)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

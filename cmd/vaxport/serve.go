@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/vaxport/vaxport/internal/auth/authmetrics"
 	"github.com/vaxport/vaxport/internal/booking"
 	"github.com/vaxport/vaxport/internal/catalog"
+	"github.com/vaxport/vaxport/internal/cert"
 	"github.com/vaxport/vaxport/internal/cert/issuer"
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/keyring"
@@ -69,13 +71,16 @@ type Main struct {
 	Stdout io.Writer // where --demo prints the URLs to open
 	Clock  vax.Clock // nil: the system clock
 
-	store    vax.Store
-	keys     *keyring.Keyring
-	follower *changefeed.Follower
-	srv      *http.Server
-	debug    *http.Server
-	ln       net.Listener
-	url      string
+	store vax.Store
+	keys  *keyring.Keyring
+	api   *v1.Server
+	// keyReload is how often the keyring directory is re-read (10 s).
+	keyReload time.Duration
+	follower  *changefeed.Follower
+	srv       *http.Server
+	debug     *http.Server
+	ln        net.Listener
+	url       string
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -147,7 +152,6 @@ func (m *Main) Start(ctx context.Context) error {
 	})
 
 	ix := search.New(search.Config{Store: m.store, Feed: m.follower, Clock: m.Clock, Location: loc, Logger: m.Logger})
-	m.goRun(func() { m.reloadKeys(runCtx, 10*time.Second) })
 
 	indexErr := make(chan error, 1)
 	m.goRun(func() {
@@ -237,7 +241,12 @@ func (m *Main) Start(ctx context.Context) error {
 	if disp != nil {
 		v1cfg.Receipts = disp
 	}
-	v1.New(v1cfg).Register(mux)
+	m.api = v1.New(v1cfg)
+	m.api.Register(mux)
+	if m.keyReload <= 0 {
+		m.keyReload = 10 * time.Second
+	}
+	m.goRun(func() { m.reloadKeys(runCtx, m.keyReload) })
 	cowin.New(cowin.Config{Index: ix, Logger: m.Logger, Authenticate: signIn.Authenticate}).Register(mux)
 	signIn.Register(mux)
 	cowin.NewBooking(cowin.BookingConfig{Appointments: booker, Authenticate: signIn.Authenticate}).Register(mux)
@@ -353,20 +362,49 @@ func (m *Main) pruneIdempotency(ctx context.Context, b *booking.Service) {
 }
 
 // reloadKeys re-reads the keyring directory every interval, so keys
-// rotated on another node (and copied here) come into use without a restart.
+// rotated on another node (and copied here) come into use without a
+// restart; when the certificate keys changed, the published issuer keys and
+// the verification trust are rebuilt.
 func (m *Main) reloadKeys(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	certKeys := certKeyIDs(m.keys)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := m.keys.Reload(); err != nil {
-				m.Logger.Error("keyring reload failed; the loaded keys stay in use", "err", err)
+		}
+		if err := m.keys.Reload(); err != nil {
+			m.Logger.Error("keyring reload failed; the loaded keys stay in use", "err", err)
+			continue
+		}
+		ids := certKeyIDs(m.keys)
+		if ids == certKeys {
+			continue
+		}
+		certs, err := issuer.Build(m.keys, m.Config.PublicURL)
+		if err == nil {
+			var trust *cert.Trust
+			if trust, err = certs.TrustWith(m.Config.Trust...); err == nil {
+				m.api.SetCertificates(certs, trust)
+				certKeys = ids
+				m.Logger.Info("certificate keys changed: published keys rebuilt")
 			}
 		}
+		if err != nil {
+			m.Logger.Error("rebuild published certificate keys", "err", err)
+		}
 	}
+}
+
+// certKeyIDs names the keyring's certificate keys, active first.
+func certKeyIDs(kr *keyring.Keyring) string {
+	var ids []string
+	for _, k := range kr.CertKeys() {
+		ids = append(ids, k.ID)
+	}
+	return strings.Join(ids, " ")
 }
 
 // openKeyring opens the keyring; --demo creates one if there is none.

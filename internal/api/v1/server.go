@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/vaxport/vaxport/internal/api"
 	"github.com/vaxport/vaxport/internal/auth"
@@ -55,20 +56,35 @@ type Config struct {
 
 // Server serves /api/v1.
 type Server struct {
-	catalog     *catalog.Service
-	feed        *changefeed.Follower
-	tokens      Tokens
-	receipts    Receipts
-	appts       Appointments
-	authn       func(*http.Request) (auth.Principal, error)
-	alerts      Alerts
-	issuer      *issuer.Material
-	verifyTrust *cert.Trust
-	clock       vax.Clock
+	catalog  *catalog.Service
+	feed     *changefeed.Follower
+	tokens   Tokens
+	receipts Receipts
+	appts    Appointments
+	authn    func(*http.Request) (auth.Principal, error)
+	alerts   Alerts
+	certs    atomic.Pointer[certificates] // swapped when the keyring's certificate keys change
+	clock    vax.Clock
 	// adminHash is the SHA-256 of the admin token, nil when disabled.
 	// Comparing fixed-length hashes in constant time leaks neither the
 	// token nor its length.
 	adminHash []byte
+}
+
+// certificates is what the certificate routes serve and trust.
+type certificates struct {
+	issuer *issuer.Material
+	trust  *cert.Trust
+}
+
+// SetCertificates replaces the published issuer material and the trust of
+// POST /api/v1/verify (nil trust: the issuer's own), e.g. after the keyring
+// gained a certificate key. Which routes exist is decided by New.
+func (s *Server) SetCertificates(m *issuer.Material, trust *cert.Trust) {
+	if trust == nil && m != nil {
+		trust = m.Trust
+	}
+	s.certs.Store(&certificates{issuer: m, trust: trust})
 }
 
 // New returns a Server for cfg.
@@ -76,10 +92,8 @@ func New(cfg Config) *Server {
 	s := &Server{catalog: cfg.Catalog, feed: cfg.Feed, tokens: cfg.Tokens, receipts: cfg.Receipts,
 		appts: cfg.Appointments, authn: cfg.Authenticate}
 	s.alerts = cfg.Alerts
-	s.issuer, s.verifyTrust, s.clock = cfg.Issuer, cfg.VerifyTrust, cfg.Clock
-	if s.verifyTrust == nil && s.issuer != nil {
-		s.verifyTrust = s.issuer.Trust
-	}
+	s.clock = cfg.Clock
+	s.SetCertificates(cfg.Issuer, cfg.VerifyTrust)
 	if s.clock == nil {
 		s.clock = vax.SystemClock{}
 	}

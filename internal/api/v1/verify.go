@@ -30,7 +30,7 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Cache-Control", publicCache)
 	h.Set("Access-Control-Allow-Origin", "*")
-	return api.WriteJSON(w, http.StatusOK, s.issuer.JWKS)
+	return api.WriteJSON(w, http.StatusOK, s.certs.Load().issuer.JWKS)
 }
 
 // handleTrust serves this deployment's trust bundle, or with ?format=pem
@@ -44,7 +44,7 @@ func (s *Server) handleTrust(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", publicCache)
 	h.Set("Access-Control-Allow-Origin", "*")
 	if format == "pem" {
-		body := s.issuer.PEM()
+		body := s.certs.Load().issuer.PEM()
 		h.Set("Content-Type", "application/x-pem-file")
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -52,7 +52,7 @@ func (s *Server) handleTrust(w http.ResponseWriter, r *http.Request) error {
 		_, _ = w.Write(body)
 		return nil
 	}
-	return api.WriteJSON(w, http.StatusOK, s.issuer.Bundle)
+	return api.WriteJSON(w, http.StatusOK, s.certs.Load().issuer.Bundle)
 }
 
 // verifyRequest is the body of POST /api/v1/verify: the QR text, or a PNG
@@ -86,7 +86,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return vax.Errorf(vax.Invalid, "missing qr: send {\"qr\": \"shc:/…\" or \"HC1:…\"}")
 	}
-	res := cert.Verify(input, s.verifyTrust, s.clock.Now())
+	res := cert.Verify(input, s.certs.Load().trust, s.clock.Now())
 	if res.Format == "" {
 		// Not a certificate at all: the request is wrong, not the certificate.
 		return vax.Errorf(vax.Invalid, "%s", res.Reason)
@@ -116,11 +116,12 @@ func servePage(name, contentType string) api.HandlerFunc {
 
 // registerVerify adds the certificate trust and verification routes.
 func (s *Server) registerVerify(mux *http.ServeMux) {
-	if s.issuer != nil {
+	c := s.certs.Load()
+	if c.issuer != nil {
 		mux.Handle("GET /.well-known/jwks.json", api.HandlerFunc(s.handleJWKS))
 		mux.Handle("GET /api/v1/trust", api.HandlerFunc(s.handleTrust))
 	}
-	if !s.verifyTrust.Empty() {
+	if !c.trust.Empty() {
 		mux.Handle("POST /api/v1/verify", api.HandlerFunc(s.handleVerify))
 		mux.Handle("GET /verify", servePage("verify.html", "text/html; charset=utf-8"))
 		mux.Handle("GET /verify.js", servePage("verify.js", "text/javascript; charset=utf-8"))
