@@ -605,18 +605,19 @@ func (d *Dispatcher) write(batch []result) {
 		time.Sleep(backoff)
 		backoff *= 2
 	}
+	if err == nil {
+		// Count before answering, so a caller that saw its receipt
+		// recorded also sees it counted.
+		for _, fn := range after {
+			fn()
+		}
+	}
 	for _, r := range batch {
 		if r.done != nil {
 			r.done <- err
 		}
 	}
-	if err != nil {
-		return
-	}
-	for _, fn := range after {
-		fn()
-	}
-	if requeue {
+	if err == nil && requeue {
 		d.Notify()
 	}
 }
