@@ -204,6 +204,7 @@ func (m *Main) Start(ctx context.Context) error {
 
 	cat := catalog.New(m.store, m.Clock, loc, rand.Reader)
 	cat.SetSessionCanceller(booker)
+
 	// Listen first: the public URL (the certificate issuer) may be the
 	// address the node got.
 	ln, err := net.Listen("tcp", cfg.Addr)
