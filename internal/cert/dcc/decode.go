@@ -49,7 +49,7 @@ var decMode = func() cbor.DecMode {
 		MaxNestedLevels:  16,
 		MaxArrayElements: 1024,
 		MaxMapPairs:      1024,
-		IntDec:           cbor.IntDecConvertSigned,
+		IntDec:           cbor.IntDecConvertSignedOrFail,
 		DefaultMapType:   reflect.TypeOf(map[any]any(nil)),
 	}.DecMode()
 	if err != nil {

@@ -327,7 +327,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 
 	// Independently, with go-jose: the signature, the header and the payload.
-	obj, err := jose.ParseSigned(jws, []jose.SignatureAlgorithm{jose.ES256})
+	obj, err := jose.ParseSignedCompact(jws, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatalf("go-jose parse: %v", err)
 	}
