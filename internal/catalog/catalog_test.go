@@ -20,10 +20,7 @@ func TestCreateCentre(t *testing.T) {
 	in.Name = "  " + in.Name + " "
 	in.From, in.To = "09:00", "17:30"
 	in.FeeType = "free"
-	got, err := f.svc.CreateCentre(ctx, in)
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
+	got := f.mustCentre(t, in)
 	want := freeCentre()
 	want.ID = got.ID
 	want.To = "17:30:00"
@@ -54,10 +51,7 @@ func TestCreateCentre(t *testing.T) {
 func TestCreateCentreRefused(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	taken, err := f.svc.CreateCentre(ctx, freeCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
+	taken := f.mustCentre(t, freeCentre())
 	before := changes(t, f.st)
 
 	tests := []struct {
@@ -99,14 +93,8 @@ func TestCreateCentreRefused(t *testing.T) {
 func TestUpdateCentre(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	c, err := f.svc.CreateCentre(ctx, freeCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
-	s, err := f.svc.CreateSession(ctx, session(c.ID, today().AddDays(1), "COVAXIN"))
-	if err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
+	c := f.mustCentre(t, freeCentre())
+	s := f.mustSession(t, session(c.ID, today().AddDays(1), "COVAXIN"))
 
 	t.Run("unknown id", func(t *testing.T) {
 		u := freeCentre()
@@ -146,21 +134,12 @@ func TestUpdateCentre(t *testing.T) {
 func TestCreateSession(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	free, err := f.svc.CreateCentre(ctx, freeCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
-	paid, err := f.svc.CreateCentre(ctx, paidCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
+	free := f.mustCentre(t, freeCentre())
+	paid := f.mustCentre(t, paidCentre())
 
 	in := session(free.ID, today(), " covishield ")
 	in.Slots = []string{"09:00am-11:00am"}
-	got, err := f.svc.CreateSession(ctx, in)
-	if err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
+	got := f.mustSession(t, in)
 	if !vax.ValidUUID(got.ID) {
 		t.Errorf("got id %q, want a UUID", got.ID)
 	}
@@ -195,18 +174,9 @@ func TestCreateSession(t *testing.T) {
 func TestCreateSessionRefused(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	free, err := f.svc.CreateCentre(ctx, freeCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
-	paid, err := f.svc.CreateCentre(ctx, paidCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
-	existing, err := f.svc.CreateSession(ctx, session(free.ID, today(), "COVISHIELD"))
-	if err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
+	free := f.mustCentre(t, freeCentre())
+	paid := f.mustCentre(t, paidCentre())
+	existing := f.mustSession(t, session(free.ID, today(), "COVISHIELD"))
 	before := changes(t, f.st)
 
 	tests := []struct {
@@ -245,12 +215,9 @@ func TestCreateSessionRefused(t *testing.T) {
 func TestTodayIsInTheDeploymentZone(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	c, err := f.svc.CreateCentre(ctx, freeCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
+	c := f.mustCentre(t, freeCentre())
 	f.clock.Set(time.Date(2021, 6, 1, 20, 0, 0, 0, time.UTC))
-	_, err = f.svc.CreateSession(ctx, session(c.ID, vax.Date{Year: 2021, Month: 6, Day: 1}, "COVAXIN"))
+	_, err := f.svc.CreateSession(ctx, session(c.ID, vax.Date{Year: 2021, Month: 6, Day: 1}, "COVAXIN"))
 	checkErr(t, err, vax.Invalid, "01-06-2021 is in the past")
 	if _, err := f.svc.CreateSession(ctx, session(c.ID, vax.Date{Year: 2021, Month: 6, Day: 2}, "COVAXIN")); err != nil {
 		t.Errorf("session on 2 June at 01:30 IST: %v", err)
@@ -260,18 +227,9 @@ func TestTodayIsInTheDeploymentZone(t *testing.T) {
 func TestUpdateSession(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	free, err := f.svc.CreateCentre(ctx, freeCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
-	other, err := f.svc.CreateCentre(ctx, paidCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
-	s, err := f.svc.CreateSession(ctx, session(free.ID, today(), "COVISHIELD"))
-	if err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
+	free := f.mustCentre(t, freeCentre())
+	other := f.mustCentre(t, paidCentre())
+	s := f.mustSession(t, session(free.ID, today(), "COVISHIELD"))
 	f.clock.Advance(48 * time.Hour) // the session's date is now past
 
 	t.Run("edit a past session without moving it", func(t *testing.T) {
@@ -330,14 +288,8 @@ func TestUpdateSession(t *testing.T) {
 func TestCancelSession(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	c, err := f.svc.CreateCentre(ctx, freeCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
-	s, err := f.svc.CreateSession(ctx, session(c.ID, today().AddDays(2), "COVISHIELD"))
-	if err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
+	c := f.mustCentre(t, freeCentre())
+	s := f.mustSession(t, session(c.ID, today().AddDays(2), "COVISHIELD"))
 	got, err := f.svc.CancelSession(ctx, s.ID)
 	if err != nil {
 		t.Fatalf("CancelSession: %v", err)
@@ -368,16 +320,10 @@ func TestCancelSession(t *testing.T) {
 func TestSessionsQuery(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	pc, err := f.svc.CreateCentre(ctx, freeCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
+	pc := f.mustCentre(t, freeCentre())
 	tc := freeCentre()
 	tc.DistrictID, tc.Pincode = thane, 400601
-	tcc, err := f.svc.CreateCentre(ctx, tc)
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
+	tcc := f.mustCentre(t, tc)
 	var inPune []string
 	for i := range 3 {
 		s, err := f.svc.CreateSession(ctx, session(pc.ID, today().AddDays(i), "COVISHIELD"))
@@ -405,10 +351,7 @@ func TestSessionsQuery(t *testing.T) {
 func TestUpdateSessionCapacityBelowBooked(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	c, err := f.svc.CreateCentre(ctx, freeCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
+	c := f.mustCentre(t, freeCentre())
 	// Seats are booked by the booking rules; put a booked session straight
 	// into the store.
 	booked := session(c.ID, today().AddDays(1), "COVISHIELD")
@@ -421,7 +364,7 @@ func TestUpdateSessionCapacityBelowBooked(t *testing.T) {
 	u := booked
 	u.Booked1, u.Booked2 = 0, 0 // ignored: the stored counts apply
 	u.Capacity1 = 29
-	_, err = f.svc.UpdateSession(ctx, u)
+	_, err := f.svc.UpdateSession(ctx, u)
 	checkErr(t, err, vax.Conflict, "below the 30/5 seats already booked")
 
 	u.Capacity1 = 30

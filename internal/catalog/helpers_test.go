@@ -140,3 +140,23 @@ func mustNotFound(t *testing.T, err error) {
 		t.Fatalf("got %v, want NotFound", err)
 	}
 }
+
+// mustCentre creates c, failing the test if that fails.
+func (f fixture) mustCentre(t testing.TB, c vax.Centre) vax.Centre {
+	t.Helper()
+	out, err := f.svc.CreateCentre(t.Context(), c)
+	if err != nil {
+		t.Fatalf("CreateCentre: %v", err)
+	}
+	return out
+}
+
+// mustSession creates s, failing the test if that fails.
+func (f fixture) mustSession(t testing.TB, s vax.Session) vax.Session {
+	t.Helper()
+	out, err := f.svc.CreateSession(t.Context(), s)
+	if err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	return out
+}

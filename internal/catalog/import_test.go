@@ -190,18 +190,9 @@ const sessionsHeader = "session_id,center_id,date,vaccine,min_age_limit,max_age_
 func TestImportSessions(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	free, err := f.svc.CreateCentre(ctx, freeCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
-	paid, err := f.svc.CreateCentre(ctx, paidCentre())
-	if err != nil {
-		t.Fatalf("CreateCentre: %v", err)
-	}
-	stored, err := f.svc.CreateSession(ctx, session(free.ID, today(), "COVISHIELD"))
-	if err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
+	free := f.mustCentre(t, freeCentre())
+	paid := f.mustCentre(t, paidCentre())
+	stored := f.mustSession(t, session(free.ID, today(), "COVISHIELD"))
 	before := changes(t, f.st)
 
 	const idA = "0b7c8e4e-5d5b-4b8e-9f3a-1c2d3e4f5a6b"
