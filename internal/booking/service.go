@@ -95,7 +95,10 @@ func (s *Service) Rules() Rules { return s.rules }
 
 func photoAAD(ref string) []byte { return []byte("beneficiary photo id v1|" + ref) }
 
-func secretAAD(apptID, ref string) []byte {
+// SecretAAD is the associated data an appointment place's secret code is
+// sealed with: the code opens only for its own appointment and beneficiary
+// (vaccinators' verification checks it the same way).
+func SecretAAD(apptID, ref string) []byte {
 	return []byte("appointment secret v1|" + strings.ToLower(apptID) + "|" + ref)
 }
 
@@ -346,7 +349,7 @@ func (s *Service) appointment(se vax.Session, accountID string, req ScheduleRequ
 		if err != nil {
 			return vax.Appointment{}, "", err
 		}
-		sealed, err := s.keys.Seal([]byte(code), secretAAD(id, ref))
+		sealed, err := s.keys.Seal([]byte(code), SecretAAD(id, ref))
 		if err != nil {
 			return vax.Appointment{}, "", fmt.Errorf("seal secret code: %w", err)
 		}

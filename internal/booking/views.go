@@ -159,7 +159,7 @@ func (s *Service) Appointment(ctx context.Context, accountID, id string) (Appoin
 		}
 		out = AppointmentView{Appointment: a, Place: p}
 		for _, pl := range a.Beneficiaries {
-			code, err := s.keys.OpenSealed(pl.SecretSealed, secretAAD(a.ID, pl.Ref))
+			code, err := s.keys.OpenSealed(pl.SecretSealed, SecretAAD(a.ID, pl.Ref))
 			if err != nil {
 				return fmt.Errorf("open secret code: %w", err)
 			}

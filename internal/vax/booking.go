@@ -35,13 +35,16 @@ const (
 // that dose while its place is live; the session's booked count for the
 // dose always equals the live places in its appointments.
 type Appointment struct {
-	ID            string // UUID: Co-WIN's appointment_confirmation_no
-	AccountID     string
-	SessionID     string
-	Dose          int // 1 or 2 (later precaution doses)
-	Slot          string
-	Status        AppointmentStatus // live while any place is live
-	CreatedAt     time.Time
+	ID        string // UUID: Co-WIN's appointment_confirmation_no
+	AccountID string
+	SessionID string
+	Dose      int // 1 or 2 (later precaution doses)
+	Slot      string
+	Status    AppointmentStatus // live while any place is live
+	CreatedAt time.Time
+	// CodeFailures counts wrong secret codes entered for it at a centre
+	// (Tx.CodeFailure); enough of them lock it.
+	CodeFailures  int
 	Beneficiaries []AppointmentPlace
 }
 
@@ -113,4 +116,5 @@ type BookingFacts struct {
 	Beneficiaries map[string]Beneficiary // by ref; unknown refs are absent
 	LiveDoses     map[string][]int       // by ref: the doses it holds a live place for
 	Accounts      map[string]Account     // the beneficiaries' accounts, by lower-case id
+	Doses         map[string][]Dose      // by ref: its dose records, in dose order
 }

@@ -262,6 +262,69 @@ type Tx interface {
 	// DeleteMessages deletes messages no longer pending that were created
 	// before t, and reports how many.
 	DeleteMessages(ctx context.Context, before time.Time) (int64, error)
+
+	// Staff. Stored times are whole seconds, UTC.
+
+	// CreateStaff inserts s; Conflict if its id or mobile hash is taken.
+	CreateStaff(ctx context.Context, s Staff) error
+	// UpdateStaff replaces the name, role, scope, status and UpdatedAt of
+	// the staff member s.ID (never the id, mobile or creation fields);
+	// NotFound if absent.
+	UpdateStaff(ctx context.Context, s Staff) error
+	// Staff returns one staff member; NotFound when unknown.
+	Staff(ctx context.Context, id string) (Staff, error)
+	// StaffByMobile returns the staff member whose mobile hash is one of
+	// hashes (as AccountByMobile); NotFound when none.
+	StaffByMobile(ctx context.Context, hashes []string) (Staff, error)
+	// StaffList lists staff matching q, by id. CentreID matches staff whose
+	// CentreIDs hold it; DistrictID matches district admins of it and staff
+	// with a centre in it; StateID matches state and district admins of it
+	// and staff with a centre in it; Role matches the role.
+	StaffList(ctx context.Context, q StaffQuery) ([]Staff, error)
+
+	// Vaccine lots.
+
+	// CreateLot inserts l; Conflict if the centre already has a lot with
+	// that number, NotFound if the centre or the vaccine is unknown.
+	CreateLot(ctx context.Context, l Lot) error
+	// Lot returns one lot of a centre; NotFound when unknown.
+	Lot(ctx context.Context, centreID int64, number string) (Lot, error)
+	// Lots lists a centre's lots by number.
+	Lots(ctx context.Context, centreID int64) ([]Lot, error)
+	// UseLot takes one dose from a lot: Used grows by one unless it has
+	// reached Received (Full). NotFound if the lot is unknown. One
+	// conditional update, so concurrent doses never overdraw a lot.
+	UseLot(ctx context.Context, centreID int64, number string) error
+
+	// Doses.
+
+	// RecordDose inserts d; Conflict if its id is taken or its beneficiary
+	// already has a record for d.Dose (a unique constraint, so two
+	// concurrent records of one dose leave exactly one).
+	RecordDose(ctx context.Context, d Dose) error
+	// Dose returns one dose record; NotFound when unknown.
+	Dose(ctx context.Context, id string) (Dose, error)
+	// DosesOf lists a beneficiary's dose records in dose order.
+	DosesOf(ctx context.Context, ref string) ([]Dose, error)
+	// BeneficiaryAppointments lists the appointments in which ref holds a
+	// place (live or cancelled), oldest first, each with all its places.
+	BeneficiaryAppointments(ctx context.Context, ref string) ([]Appointment, error)
+	// CodeFailure counts one wrong secret code entered for appointment id
+	// and returns the appointment's count so far; NotFound if unknown.
+	CodeFailure(ctx context.Context, id string) (int, error)
+	// CentreQueue lists the live places in appointments of the centre's
+	// open sessions on date, by slot then appointment creation then ref,
+	// with each beneficiary's name, birth year and gender, and the id of
+	// the dose record for the appointment's dose if there is one.
+	CentreQueue(ctx context.Context, centreID int64, date Date) ([]QueueEntry, error)
+
+	// Adverse events following immunization.
+
+	// RecordAdverseEvent inserts e; Conflict if its id is taken.
+	RecordAdverseEvent(ctx context.Context, e AdverseEvent) error
+	// AdverseEvents lists events matching q, newest ReportedAt first (then
+	// id descending); BeforeTime/BeforeID continue after a page's last.
+	AdverseEvents(ctx context.Context, q AdverseEventQuery) ([]AdverseEvent, error)
 }
 
 // CentreQuery selects centres. Zero fields do not filter. Pages are keyset:
@@ -308,6 +371,12 @@ const (
 	// ChangeTokenRevoked: a logout revoked a sign-in session; every node
 	// adds it to its in-memory revocation set. Key: the revoked id.
 	ChangeTokenRevoked ChangeKind = "token.revoked"
+	// ChangeStaff: a staff member was created or changed (role, scope,
+	// suspension); every node drops its cached copy. Key: the staff id.
+	ChangeStaff ChangeKind = "staff"
+	// ChangeDose: a dose was recorded, the domain event certificates and
+	// the dashboard consume. Key: the dose id.
+	ChangeDose ChangeKind = "dose"
 )
 
 // Change is one entry of the change feed.
