@@ -104,6 +104,23 @@ func SecretAAD(apptID, ref string) []byte {
 
 // AddBeneficiary registers a beneficiary under an account.
 func (s *Service) AddBeneficiary(ctx context.Context, accountID string, nb NewBeneficiary) (vax.Beneficiary, error) {
+	var b vax.Beneficiary
+	err := s.store.InTx(ctx, func(tx vax.Tx) error {
+		var err error
+		b, err = s.Register(ctx, tx, accountID, nb)
+		return err
+	})
+	if err != nil {
+		return vax.Beneficiary{}, fmt.Errorf("add beneficiary: %w", err)
+	}
+	return b, nil
+}
+
+// Register registers a beneficiary under an account within tx, with every
+// rule AddBeneficiary applies (details, the per-account cap, one
+// registration per photo-ID number nationally). Vaccinators registering a
+// walk-in use it inside their own transaction.
+func (s *Service) Register(ctx context.Context, tx vax.Tx, accountID string, nb NewBeneficiary) (vax.Beneficiary, error) {
 	now := s.clock.Now()
 	nb, err := nb.normalize(vax.DateOf(now, s.rules.Location).Year)
 	if err != nil {
@@ -130,27 +147,24 @@ func (s *Service) AddBeneficiary(ctx context.Context, accountID string, nb NewBe
 	for _, h := range s.keys.Hashes(fmt.Sprintf("%d:%s", nb.PhotoIDType, nb.PhotoIDNumber)) {
 		hashes = append(hashes, h.String())
 	}
-	err = s.store.InTx(ctx, func(tx vax.Tx) error {
-		have, taken, err := tx.ReserveBeneficiary(ctx, accountID, hashes)
-		if err != nil {
-			return err
-		}
-		if have >= s.rules.MaxBeneficiaries {
-			return fail(vax.Conflict, ReasonTooMany, "an account can register at most %d beneficiaries", s.rules.MaxBeneficiaries)
-		}
-		if taken {
-			return fail(vax.Conflict, ReasonPhotoIDTaken, "this photo ID number is already registered")
-		}
-		err = tx.CreateBeneficiary(ctx, b)
-		if vax.ErrorCode(err) == vax.Conflict {
-			// A reference id collides with odds below 1e-9 per registration;
-			// a taken photo-ID hash is the real case.
-			return fail(vax.Conflict, ReasonPhotoIDTaken, "this photo ID number is already registered")
-		}
-		return err
-	})
+	have, taken, err := tx.ReserveBeneficiary(ctx, accountID, hashes)
 	if err != nil {
-		return vax.Beneficiary{}, fmt.Errorf("add beneficiary: %w", err)
+		return vax.Beneficiary{}, err
+	}
+	if have >= s.rules.MaxBeneficiaries {
+		return vax.Beneficiary{}, fail(vax.Conflict, ReasonTooMany, "an account can register at most %d beneficiaries", s.rules.MaxBeneficiaries)
+	}
+	if taken {
+		return vax.Beneficiary{}, fail(vax.Conflict, ReasonPhotoIDTaken, "this photo ID number is already registered")
+	}
+	err = tx.CreateBeneficiary(ctx, b)
+	if vax.ErrorCode(err) == vax.Conflict {
+		// A reference id collides with odds below 1e-9 per registration;
+		// a taken photo-ID hash is the real case.
+		return vax.Beneficiary{}, fail(vax.Conflict, ReasonPhotoIDTaken, "this photo ID number is already registered")
+	}
+	if err != nil {
+		return vax.Beneficiary{}, err
 	}
 	return b, nil
 }
