@@ -1,6 +1,6 @@
 // Command vaxport is the whole vaccination platform in one binary: the
 // server (`serve`, the default), and the operator commands that prepare and
-// look after a deployment (`migrate`, `seed`, `keys`, `version`).
+// look after a deployment (`migrate`, `seed`, `keys`, `admin`, `version`).
 //
 // Only this package wires concrete types together.
 package main
@@ -31,6 +31,7 @@ Usage:
   vaxport seed [flags]            load deterministic demo data into an empty store
   vaxport keys init|list [flags]  create or list the deployment's keyring
   vaxport keys rotate KIND        start a new key of KIND (pii, token, cert)
+  vaxport admin create-staff ...  create a staff member (vaccinator, admins)
   vaxport loadgen static ...      baseline server for benchmarks
   vaxport verify --trust FILE [FILE|-]  check a certificate offline (SHC, EU DCC)
   vaxport version                 print the version
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdLoadgen(ctx, args, stdout, stderr, getenv)
 	case "verify":
 		err = cmdVerify(args, stdout, stderr, getenv)
+	case "admin":
+		err = cmdAdmin(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "vaxport", version())
 	case "help", "-h", "--help":

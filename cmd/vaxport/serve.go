@@ -38,7 +38,9 @@ import (
 	"github.com/vaxport/vaxport/internal/search"
 	"github.com/vaxport/vaxport/internal/seed"
 	"github.com/vaxport/vaxport/internal/sms"
+	"github.com/vaxport/vaxport/internal/staff"
 	"github.com/vaxport/vaxport/internal/store/instrument"
+	"github.com/vaxport/vaxport/internal/vaccination"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -194,6 +196,26 @@ func (m *Main) Start(ctx context.Context) error {
 	m.follower.Subscribe(booker.SessionsChanged)
 	m.goRun(func() { m.pruneIdempotency(runCtx, booker) })
 
+	people, err := staff.New(staff.Config{Store: m.store, Keys: kr, Auth: citizens, Clock: m.Clock, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
+	m.follower.Subscribe(people.StaffChanged)
+	if cfg.Demo {
+		if err := m.demoStaff(ctx, people); err != nil {
+			return err
+		}
+	}
+	vaccinations, err := vaccination.New(vaccination.Config{
+		Store: m.store, Keys: kr, Clock: m.Clock, Location: loc,
+		Interval: booker.Rules().Interval, PrecautionDoses: booker.Rules().PrecautionDoses,
+		Register: booker.Register, Account: citizens.EnsureAccount, Mobile: citizens.AccountMobile,
+		StaffMobile: people.Mobile, Notify: notify,
+	})
+	if err != nil {
+		return err
+	}
+
 	alertCfg := alerts.Config{Clock: m.Clock, Logger: m.Logger}
 	if cfg.AlertSMS {
 		alertCfg.Texter = alerts.NewOutboxTexter(m.store, citizens, kr, m.Clock, rand.Reader)
@@ -238,7 +260,8 @@ func (m *Main) Start(ctx context.Context) error {
 	mux := http.NewServeMux()
 	v1cfg := v1.Config{Catalog: cat, AdminToken: adminToken, Feed: m.follower, Tokens: citizens,
 		Appointments: booker, Authenticate: signIn.Authenticate, Alerts: hub,
-		Issuer: certs, VerifyTrust: verifyTrust, Clock: m.Clock}
+		Issuer: certs, VerifyTrust: verifyTrust, Clock: m.Clock,
+		Staff: people, Vaccination: vaccinations, ClientKey: signIn.ClientKey}
 	if disp != nil {
 		v1cfg.Receipts = disp
 	}
@@ -445,6 +468,24 @@ func (m *Main) loadDemo(ctx context.Context, loc *time.Location) error {
 	return nil
 }
 
+// The demo's staff: they sign in by OTP like anyone (the OTP lands in the
+// demo's SMS file).
+var demoStaff = []staff.NewStaff{
+	{Name: "Demo Vaccinator", Mobile: "9000000001", Role: vax.RoleVaccinator, CentreIDs: []int64{seed.FirstCentreID}},
+	{Name: "Demo Facility Admin", Mobile: "9000000002", Role: vax.RoleFacilityAdmin, CentreIDs: []int64{seed.FirstCentreID}},
+}
+
+// demoStaff creates the demo's staff unless they exist.
+func (m *Main) demoStaff(ctx context.Context, people *staff.Service) error {
+	for _, n := range demoStaff {
+		_, err := people.Create(ctx, staff.Bootstrap(), n)
+		if err != nil && !errors.Is(err, vax.ErrConflict) {
+			return fmt.Errorf("demo staff: %w", err)
+		}
+	}
+	return nil
+}
+
 // adminToken reads --admin-token-file; under --demo without one it creates
 // <data-dir>/admin-token.
 func (m *Main) adminToken() (string, error) {
@@ -487,8 +528,11 @@ vaxport is running with demo data at %s
   Metrics:       %s/metrics
   Admin API:     %s/api/v1/admin/centres?district_id=301
                  (bearer token in %s)
+  Vaccinator:    POST %s/api/v1/staff/otp {"mobile":"9000000001"} (centre %d; its facility admin is 9000000002)
+                 then POST %s/api/v1/staff/token, GET %s/api/v1/vaccinator/queue
 
-`, u, u, tomorrow, u, tomorrow, u, filepath.Join(m.Config.DataDir, "sms.jsonl"), u, u, u, u, m.Config.AdminTokenFile)
+`, u, u, tomorrow, u, tomorrow, u, filepath.Join(m.Config.DataDir, "sms.jsonl"), u, u, u, u, m.Config.AdminTokenFile,
+		u, seed.FirstCentreID, u, u)
 }
 
 func (m *Main) startDebug(addr string) error {

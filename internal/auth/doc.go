@@ -1,4 +1,6 @@
-// Package auth owns citizen sign-in: OTP rules, accounts and tokens.
+// Package auth owns sign-in: OTP rules, citizen accounts and tokens, for
+// citizens and, through the same pipeline, for staff (internal/staff says
+// who is staff; this package only issues and checks their tokens).
 //
 // # OTPs
 //
@@ -23,19 +25,28 @@
 // (USRAUT…) and depends only on the number's OTP history and the caller's
 // IP, never on whether the number has an account.
 //
+// A staff OTP (OTPRequest.Staff) follows the same rules, counted with the
+// number's citizen OTPs, but its keyed hash covers "staff otp v1|…", so
+// only ConfirmStaffOTP confirms it and a citizen OTP never confirms there.
+// OTPRequest.Allow lets the staff package refuse a number that is no staff
+// member's, inside the OTP's transaction and behind the per-IP limit: the
+// one refusal that depends on who owns the number.
+//
 // # Accounts
 //
 // Confirming an OTP finds or creates the number's account: an opaque UUID,
 // the number's blind index (found under every pii key, so key rotation keeps
-// accounts), its sealed ciphertext and its last 4 digits.
+// accounts), its sealed ciphertext and its last 4 digits. EnsureAccount
+// does the same inside a caller's transaction (walk-in registration).
 //
 // # Tokens
 //
 // Tokens are JWTs signed HS256 with the keyring's active token key, whose
 // kid is in the header; any token key still in the keyring verifies. Claims:
 // sub (the account id, never the number), iat, exp (15 minutes by default),
-// jti, kind ("citizen"), sid (the sign-in session) and auth_time (when the
-// OTP was confirmed). Verification checks only the algorithm HS256 (alg
+// jti, kind ("citizen" or "staff": Authenticate accepts only the first,
+// AuthenticateStaff only the second; a staff token's sub is the staff id),
+// sid (the sign-in session) and auth_time (when the OTP was confirmed). Verification checks only the algorithm HS256 (alg
 // "none" and every other algorithm are refused), the kid, the signature, the
 // kind and exp, and the in-memory revocation set: it never touches the store.
 // Verified tokens are cached by their SHA-256 (expiry and revocation are

@@ -123,9 +123,19 @@ func sha(otp string) string {
 
 var otpDigits = regexp.MustCompile(`^[0-9]{6}\b`)
 
-// otpFor returns the OTP of the newest SMS to mobile in the outbox, read as
-// a dispatcher would: claimed and opened with the keyring.
+// otpFor returns the OTP of the newest SMS to mobile in the outbox.
 func (e *env) otpFor(t testing.TB, mobile string) string {
+	t.Helper()
+	otp := otpDigits.FindString(e.newest(t, mobile).Text)
+	if otp == "" {
+		t.Fatalf("no OTP message to the number in the outbox")
+	}
+	return otp
+}
+
+// newest returns the newest SMS to mobile in the outbox, read as a
+// dispatcher would: claimed and opened with the keyring.
+func (e *env) newest(t testing.TB, mobile string) outbox.Message {
 	t.Helper()
 	var newest outbox.Message
 	err := e.store.InTx(t.Context(), func(tx vax.Tx) error {
@@ -149,11 +159,7 @@ func (e *env) otpFor(t testing.TB, mobile string) string {
 	if err != nil {
 		t.Fatalf("read outbox: %v", err)
 	}
-	otp := otpDigits.FindString(newest.Text)
-	if otp == "" {
-		t.Fatalf("no OTP message to the number in the outbox")
-	}
-	return otp
+	return newest
 }
 
 // signIn runs a whole sign-in for mobile and returns the confirmation.

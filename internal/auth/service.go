@@ -103,10 +103,24 @@ func (s *Service) Rules() Rules { return s.rules }
 // mobile hashes apart from other values hashed with the same key.
 func mobileHashInput(mobile string) string { return "mobile v1|" + mobile }
 
+// MobileHashes returns the blind indexes of a number (as NormalizeMobile
+// returns it) under every pii key, the active key's first: store the first,
+// look up by all. Staff numbers hash as citizens' do; they live in another
+// table.
+func (s *Service) MobileHashes(mobile string) []string {
+	return hashStrings(s.keys.Hashes(mobileHashInput(mobile)))
+}
+
 // codeHashInput is what an OTP's keyed hash covers: the txnId and the hex
-// SHA-256 of the digits, so the hash confirms only within its own txn.
-func codeHashInput(txnID, otpSHA256 string) string {
-	return "otp v1|" + strings.ToLower(txnID) + "|" + otpSHA256
+// SHA-256 of the digits, so the hash confirms only within its own txn. A
+// staff OTP hashes under another prefix, so a citizen OTP never confirms a
+// staff sign-in, nor the reverse.
+func codeHashInput(staff bool, txnID, otpSHA256 string) string {
+	prefix := "otp v1|"
+	if staff {
+		prefix = "staff otp v1|"
+	}
+	return prefix + strings.ToLower(txnID) + "|" + otpSHA256
 }
 
 // sha256Hex is the hex SHA-256 of the digits, as clients send it.
@@ -117,15 +131,28 @@ func sha256Hex(otp string) string {
 
 // otpText is the SMS that carries an OTP. The digits come first, so phones
 // offer to fill them in.
-func otpText(otp string, validity time.Duration) string {
-	return fmt.Sprintf("%s is your vaxport sign-in OTP. It is valid for %d minutes. Never share it with anyone.",
-		otp, int(validity.Minutes()))
+func otpText(staff bool, otp string, validity time.Duration) string {
+	what := "sign-in"
+	if staff {
+		what = "staff sign-in"
+	}
+	return fmt.Sprintf("%s is your vaxport %s OTP. It is valid for %d minutes. Never share it with anyone.",
+		otp, what, int(validity.Minutes()))
 }
 
 // OTPRequest asks for an OTP.
 type OTPRequest struct {
 	Mobile   string // as the client sent it; normalized by NormalizeMobile
 	ClientIP string // for the per-IP limit; empty: not limited
+	// Staff asks for a staff sign-in OTP, confirmed only by
+	// ConfirmStaffOTP. The limits are the citizens', counted together.
+	Staff bool
+	// Allow, if set, is asked inside the OTP's transaction, after the
+	// per-IP limit and before anything is written, whether the number
+	// (its blind indexes, the active key's first) may have an OTP; its
+	// error refuses the request. The staff package refuses numbers that
+	// are no active staff member's, behind the IP limit.
+	Allow func(ctx context.Context, tx vax.Tx, mobileHashes []string) error
 }
 
 // GenerateOTP sends a new OTP to req.Mobile and returns its txnId. It
@@ -164,7 +191,7 @@ func (s *Service) GenerateOTP(ctx context.Context, req OTPRequest) (string, erro
 		ID:           txnID,
 		MobileHash:   hashes[0],
 		MobileSealed: sealed,
-		CodeHash:     s.keys.Hash(codeHashInput(txnID, sha256Hex(otp))).String(),
+		CodeHash:     s.keys.Hash(codeHashInput(req.Staff, txnID, sha256Hex(otp))).String(),
 		CreatedAt:    now,
 		ExpiresAt:    now.Add(s.rules.OTPValidity),
 	}
@@ -172,11 +199,16 @@ func (s *Service) GenerateOTP(ctx context.Context, req OTPRequest) (string, erro
 		ID:        msgID,
 		Kind:      vax.MessageOTP,
 		To:        mobile,
-		Text:      otpText(otp, s.rules.OTPValidity),
+		Text:      otpText(req.Staff, otp, s.rules.OTPValidity),
 		CreatedAt: now,
 		ExpiresAt: txn.ExpiresAt,
 	}
 	err = s.store.InTx(ctx, func(tx vax.Tx) error {
+		if req.Allow != nil {
+			if err := req.Allow(ctx, tx, hashes); err != nil {
+				return err
+			}
+		}
 		prior, err := tx.OTPTxnsByMobile(ctx, hashes, now.Add(-24*time.Hour))
 		if err != nil {
 			return err
@@ -248,18 +280,55 @@ func invalidOTP(message string) error {
 // ReasonInvalidOTP. A wrong OTP counts against the txn even though the call
 // fails: that count is committed.
 func (s *Service) ConfirmOTP(ctx context.Context, txnID, otpSHA256 string) (Confirmation, error) {
-	otpSHA256 = strings.ToLower(strings.TrimSpace(otpSHA256))
-	if !vax.ValidUUID(txnID) || len(otpSHA256) != sha256.Size*2 || !isHex(otpSHA256) {
-		s.m.OTPConfirmed(outcomeMalformed)
-		return Confirmation{}, invalidOTP("invalid OTP: want the txnId and the hex SHA-256 of the 6 digits")
-	}
 	var (
-		outcome string
 		acct    vax.Account
 		created bool
 	)
+	err := s.confirm(ctx, false, txnID, otpSHA256, func(tx vax.Tx, mobile string) (err error) {
+		acct, created, err = s.EnsureAccount(ctx, tx, mobile)
+		return err
+	})
+	if err != nil {
+		return Confirmation{}, err
+	}
+	tok, err := s.newSession(acct.ID, KindCitizen)
+	if err != nil {
+		return Confirmation{}, err
+	}
+	return Confirmation{Token: tok, AccountID: acct.ID, NewAccount: created}, nil
+}
+
+// ConfirmStaffOTP is ConfirmOTP for a staff OTP (OTPRequest.Staff), with
+// the same checks, refusals and attempt counting. When the OTP matches it
+// calls find inside the transaction with the number's blind indexes (the
+// active key's first); find returns the staff id to sign in, or an error
+// that refuses the sign-in (an unknown or suspended staff member) and is
+// returned as is, leaving the OTP unused. The token is a staff token
+// (KindStaff) whose sub is the staff id.
+func (s *Service) ConfirmStaffOTP(ctx context.Context, txnID, otpSHA256 string,
+	find func(ctx context.Context, tx vax.Tx, mobileHashes []string) (staffID string, err error)) (Token, error) {
+	var staffID string
+	err := s.confirm(ctx, true, txnID, otpSHA256, func(tx vax.Tx, mobile string) (err error) {
+		staffID, err = find(ctx, tx, s.MobileHashes(mobile))
+		return err
+	})
+	if err != nil {
+		return Token{}, err
+	}
+	return s.newSession(staffID, KindStaff)
+}
+
+// confirm checks an OTP and, when it matches, marks it used and calls
+// found with the txn's number in the same transaction.
+func (s *Service) confirm(ctx context.Context, staff bool, txnID, otpSHA256 string, found func(tx vax.Tx, mobile string) error) error {
+	otpSHA256 = strings.ToLower(strings.TrimSpace(otpSHA256))
+	if !vax.ValidUUID(txnID) || len(otpSHA256) != sha256.Size*2 || !isHex(otpSHA256) {
+		s.m.OTPConfirmed(outcomeMalformed)
+		return invalidOTP("invalid OTP: want the txnId and the hex SHA-256 of the 6 digits")
+	}
+	var outcome string
 	err := s.store.InTx(ctx, func(tx vax.Tx) error {
-		outcome, created = "", false
+		outcome = ""
 		now := s.clock.Now()
 		o, err := tx.OTPTxn(ctx, txnID)
 		switch {
@@ -278,7 +347,7 @@ func (s *Service) ConfirmOTP(ctx context.Context, txnID, otpSHA256 string) (Conf
 			outcome = outcomeVoided
 			return nil
 		}
-		if !s.codeMatches(o, otpSHA256) {
+		if !s.codeMatches(staff, o, otpSHA256) {
 			outcome = outcomeWrong
 			o.Attempts++
 			return tx.UpdateOTPTxn(ctx, o)
@@ -287,34 +356,33 @@ func (s *Service) ConfirmOTP(ctx context.Context, txnID, otpSHA256 string) (Conf
 		if err := tx.UpdateOTPTxn(ctx, o); err != nil {
 			return err
 		}
-		acct, created, err = s.account(ctx, tx, o, now)
+		plain, err := s.keys.OpenSealed(o.MobileSealed, []byte("otp mobile v1|"+strings.ToLower(o.ID)))
 		if err != nil {
+			return fmt.Errorf("open the txn's number: %w", err)
+		}
+		if err := found(tx, string(plain)); err != nil {
 			return err
 		}
 		outcome = outcomeOK
 		return nil
 	})
 	if err != nil {
-		return Confirmation{}, fmt.Errorf("confirm OTP: %w", err)
+		return fmt.Errorf("confirm OTP: %w", err)
 	}
 	s.m.OTPConfirmed(outcome)
 	switch outcome {
 	case outcomeUnknown:
-		return Confirmation{}, invalidOTP("invalid OTP")
+		return invalidOTP("invalid OTP")
 	case outcomeUsed:
-		return Confirmation{}, invalidOTP("this OTP was already used: request a new one")
+		return invalidOTP("this OTP was already used: request a new one")
 	case outcomeExpired:
-		return Confirmation{}, invalidOTP("this OTP has expired: request a new one")
+		return invalidOTP("this OTP has expired: request a new one")
 	case outcomeVoided:
-		return Confirmation{}, invalidOTP("too many wrong tries: request a new OTP")
+		return invalidOTP("too many wrong tries: request a new OTP")
 	case outcomeWrong:
-		return Confirmation{}, invalidOTP("invalid OTP")
+		return invalidOTP("invalid OTP")
 	}
-	tok, err := s.newSession(acct.ID)
-	if err != nil {
-		return Confirmation{}, err
-	}
-	return Confirmation{Token: tok, AccountID: acct.ID, NewAccount: created}, nil
+	return nil
 }
 
 func isHex(s string) bool {
@@ -329,12 +397,12 @@ func isHex(s string) bool {
 
 // codeMatches recomputes the keyed hash of the client's value with the key
 // that hashed the OTP and compares in constant time.
-func (s *Service) codeMatches(o vax.OTPTxn, otpSHA256 string) bool {
+func (s *Service) codeMatches(staff bool, o vax.OTPTxn, otpSHA256 string) bool {
 	stored, err := keyring.ParseHash(o.CodeHash)
 	if err != nil {
 		return false
 	}
-	for _, h := range s.keys.Hashes(codeHashInput(o.ID, otpSHA256)) {
+	for _, h := range s.keys.Hashes(codeHashInput(staff, o.ID, otpSHA256)) {
 		if h.KeyID == stored.KeyID {
 			return hmac.Equal(h.Sum, stored.Sum)
 		}
@@ -342,14 +410,16 @@ func (s *Service) codeMatches(o vax.OTPTxn, otpSHA256 string) bool {
 	return false
 }
 
-// account finds the account of o's number, or creates it.
-func (s *Service) account(ctx context.Context, tx vax.Tx, o vax.OTPTxn, now time.Time) (vax.Account, bool, error) {
-	plain, err := s.keys.OpenSealed(o.MobileSealed, []byte("otp mobile v1|"+strings.ToLower(o.ID)))
+// EnsureAccount finds the citizen account of a mobile number inside tx, or
+// creates it, and reports whether it created it. Walk-in registration at a
+// centre uses it, so the person can later claim the record by signing in
+// with that number. Invalid for a number NormalizeMobile refuses.
+func (s *Service) EnsureAccount(ctx context.Context, tx vax.Tx, mobile string) (vax.Account, bool, error) {
+	mobile, err := NormalizeMobile(mobile)
 	if err != nil {
-		return vax.Account{}, false, fmt.Errorf("open the txn's number: %w", err)
+		return vax.Account{}, false, err
 	}
-	mobile := string(plain)
-	hashes := hashStrings(s.keys.Hashes(mobileHashInput(mobile)))
+	hashes := s.MobileHashes(mobile)
 	a, err := tx.AccountByMobile(ctx, hashes)
 	if err == nil {
 		return a, false, nil
@@ -361,11 +431,11 @@ func (s *Service) account(ctx context.Context, tx vax.Tx, o vax.OTPTxn, now time
 	if err != nil {
 		return vax.Account{}, false, vax.Wrap(vax.Internal, err, "draw an account id")
 	}
-	sealed, err := s.keys.Seal(plain, []byte("account mobile v1|"+id))
+	sealed, err := s.keys.Seal([]byte(mobile), []byte("account mobile v1|"+id))
 	if err != nil {
 		return vax.Account{}, false, fmt.Errorf("seal mobile: %w", err)
 	}
-	a = vax.Account{ID: id, MobileHash: hashes[0], MobileSealed: sealed, MobileLast4: mobile[len(mobile)-4:], CreatedAt: now}
+	a = vax.Account{ID: id, MobileHash: hashes[0], MobileSealed: sealed, MobileLast4: mobile[len(mobile)-4:], CreatedAt: s.clock.Now()}
 	err = tx.CreateAccount(ctx, a)
 	if errors.Is(err, vax.ErrConflict) {
 		// Another node created the number's account a moment ago.
@@ -388,14 +458,14 @@ func (s *Service) AccountMobile(a vax.Account) (string, error) {
 	return string(plain), nil
 }
 
-// newSession issues the first token of a new sign-in session.
-func (s *Service) newSession(accountID string) (Token, error) {
+// newSession issues the first token of a new sign-in session of the kind.
+func (s *Service) newSession(accountID string, kind TokenKind) (Token, error) {
 	sid, err := vax.NewUUID(s.random)
 	if err != nil {
 		return Token{}, vax.Wrap(vax.Internal, err, "draw a session id")
 	}
 	now := s.clock.Now().UTC().Truncate(time.Second)
-	return s.issue(Principal{AccountID: accountID, Kind: KindCitizen, SessionID: sid, AuthTime: now}, now)
+	return s.issue(Principal{AccountID: accountID, Kind: kind, SessionID: sid, AuthTime: now}, now)
 }
 
 // issue signs a token of p's session, issued at now.
@@ -422,6 +492,17 @@ func (s *Service) issue(p Principal, now time.Time) (Token, error) {
 // token is Unauthorized with ReasonInvalidToken; before FollowRevocations
 // has loaded the revocations every token is refused, Unavailable.
 func (s *Service) Authenticate(token string) (Principal, error) {
+	return s.authenticate(token, KindCitizen)
+}
+
+// AuthenticateStaff is Authenticate for staff tokens: Principal.AccountID
+// is the staff id. It checks the token only; whether the staff member is
+// still active is the staff package's to check.
+func (s *Service) AuthenticateStaff(token string) (Principal, error) {
+	return s.authenticate(token, KindStaff)
+}
+
+func (s *Service) authenticate(token string, kind TokenKind) (Principal, error) {
 	if !s.ready.Load() {
 		return Principal{}, vax.Errorf(vax.Unavailable, "sign-in is starting: try again in a moment")
 	}
@@ -430,11 +511,16 @@ func (s *Service) Authenticate(token string) (Principal, error) {
 	p, ok := s.verified.get(key)
 	if !ok {
 		var err error
-		if p, err = verify(s.keys, token, KindCitizen, now); err != nil {
+		if p, err = verify(s.keys, token, kind, now); err != nil {
 			s.m.TokenRejected("invalid")
 			return Principal{}, err
 		}
 		s.verified.put(key, p, now)
+	}
+	if p.Kind != kind {
+		// Verified earlier as the other kind.
+		s.m.TokenRejected("invalid")
+		return Principal{}, invalidToken("wrong kind")
 	}
 	if !now.Before(p.ExpiresAt) {
 		s.m.TokenRejected("invalid")
@@ -451,7 +537,16 @@ func (s *Service) Authenticate(token string) (Principal, error) {
 // same account and session, new jti, fresh expiry, until SessionMax after
 // the sign-in. The old token stays valid until its own expiry.
 func (s *Service) Refresh(ctx context.Context, token string) (Token, error) {
-	p, err := s.Authenticate(token)
+	return s.refresh(token, KindCitizen)
+}
+
+// RefreshStaff is Refresh for staff tokens.
+func (s *Service) RefreshStaff(ctx context.Context, token string) (Token, error) {
+	return s.refresh(token, KindStaff)
+}
+
+func (s *Service) refresh(token string, kind TokenKind) (Token, error) {
+	p, err := s.authenticate(token, kind)
 	if err != nil {
 		return Token{}, err
 	}
@@ -462,10 +557,19 @@ func (s *Service) Refresh(ctx context.Context, token string) (Token, error) {
 	return s.issue(p, now)
 }
 
-// Logout revokes the sign-in session of a valid token, on every node: its
-// tokens, and those refreshed from it, are refused from then on.
+// Logout revokes the sign-in session of a valid citizen token, on every
+// node: its tokens, and those refreshed from it, are refused from then on.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	p, err := s.Authenticate(token)
+	return s.logout(ctx, token, KindCitizen)
+}
+
+// LogoutStaff is Logout for staff tokens.
+func (s *Service) LogoutStaff(ctx context.Context, token string) error {
+	return s.logout(ctx, token, KindStaff)
+}
+
+func (s *Service) logout(ctx context.Context, token string, kind TokenKind) error {
+	p, err := s.authenticate(token, kind)
 	if err != nil {
 		return err
 	}

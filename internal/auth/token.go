@@ -12,19 +12,20 @@ import (
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
-// TokenKind says who a token is for. Only citizen tokens exist so far;
-// staff and KYC tokens will be other kinds, and a token of one kind never
-// passes for another.
+// TokenKind says who a token is for: a citizen or a staff member (KYC
+// tokens will be another kind). A token of one kind never passes for
+// another.
 type TokenKind string
 
 // The token kinds.
 const (
 	KindCitizen TokenKind = "citizen"
+	KindStaff   TokenKind = "staff" // sub is a staff id
 )
 
 // Principal is who a verified token speaks for.
 type Principal struct {
-	AccountID string    // the token's sub
+	AccountID string    // the token's sub: the account id, or the staff id of a staff token
 	Kind      TokenKind // the token's kind
 	SessionID string    // the sign-in session (sid): what logout revokes
 	TokenID   string    // the token's jti

@@ -251,7 +251,7 @@ func (s *Service) admit(ctx context.Context, tx vax.Tx, se vax.Session, v vax.Va
 			return admission{}, notRegistered(ref)
 		}
 		live := claimed[liveKey{ref, req.Dose}] || slices.Contains(facts.LiveDoses[ref], req.Dose)
-		cs = append(cs, Candidate{BirthYear: ben.BirthYear, LiveForDose: live})
+		cs = append(cs, Candidate{BirthYear: ben.BirthYear, History: s.history(facts.Doses[ref]), LiveForDose: live})
 	}
 	if err := s.rules.Check(b, cs...); err != nil {
 		return admission{}, err

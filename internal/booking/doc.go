@@ -13,9 +13,8 @@
 // return a photo-ID number, a mobile number or a secret code except to the
 // account that owns it.
 //
-// Doses: nothing records doses yet (a later capability adds them), so every
-// beneficiary's dose history is empty: status "Not Vaccinated", dose 2 is
-// refused with APPOIN0025, and deleting a beneficiary is refused only while
-// it holds a live appointment place. History is the one input that will carry
-// doses into the rules.
+// Doses are recorded by vaccinators (internal/vaccination); the rules read
+// each beneficiary's records as its History: dose order, same vaccine,
+// minimum interval, series length. A beneficiary with a recorded dose cannot
+// be deleted, and a place whose dose was given cannot be cancelled.
 package booking

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,7 +194,7 @@ func owned(ctx context.Context, tx vax.Tx, accountID, ref string) (vax.Beneficia
 }
 
 // DeleteBeneficiary deletes a beneficiary of the account, unless it holds a
-// live appointment (or, once doses are recorded, a dose).
+// live appointment or has a recorded dose.
 func (s *Service) DeleteBeneficiary(ctx context.Context, accountID, ref string) error {
 	if err := checkRef(ref); err != nil {
 		return err
@@ -202,7 +203,14 @@ func (s *Service) DeleteBeneficiary(ctx context.Context, accountID, ref string) 
 		if _, err := owned(ctx, tx, accountID, ref); err != nil {
 			return err
 		}
-		err := tx.DeleteBeneficiary(ctx, ref)
+		doses, err := tx.DosesOf(ctx, ref)
+		if err != nil {
+			return err
+		}
+		if len(doses) > 0 {
+			return fail(vax.Conflict, ReasonUndeletable, "a beneficiary with a recorded dose cannot be deleted")
+		}
+		err = tx.DeleteBeneficiary(ctx, ref)
 		if vax.ErrorCode(err) == vax.Conflict {
 			return fail(vax.Conflict, ReasonUndeletable, "cancel the beneficiary's appointment before deleting it")
 		}
@@ -326,7 +334,11 @@ func (s *Service) book(ctx context.Context, tx vax.Tx, accountID string, req Sch
 		if err != nil {
 			return out, true, err
 		}
-		cs = append(cs, Candidate{BirthYear: ben.BirthYear, LiveForDose: live[liveKey{ref, req.Dose}]})
+		doses, err := tx.DosesOf(ctx, ref)
+		if err != nil {
+			return out, true, err
+		}
+		cs = append(cs, Candidate{BirthYear: ben.BirthYear, History: s.history(doses), LiveForDose: live[liveKey{ref, req.Dose}]})
 	}
 	if err := s.rules.Check(b, cs...); err != nil {
 		return out, true, err
@@ -454,7 +466,11 @@ func (s *Service) Reschedule(ctx context.Context, accountID, id, sessionID, slot
 			if err != nil {
 				return err
 			}
-			cs = append(cs, Candidate{BirthYear: ben.BirthYear})
+			doses, err := tx.DosesOf(ctx, ref)
+			if err != nil {
+				return err
+			}
+			cs = append(cs, Candidate{BirthYear: ben.BirthYear, History: s.history(doses)})
 		}
 		if err := s.rules.Check(b, cs...); err != nil {
 			return err
@@ -495,6 +511,18 @@ func (s *Service) Cancel(ctx context.Context, accountID, id string, refs []strin
 		for _, r := range refs {
 			if !in[r] {
 				return notRegistered(r)
+			}
+		}
+		for _, r := range a.Live() {
+			if len(refs) > 0 && !slices.Contains(refs, r) {
+				continue
+			}
+			doses, err := tx.DosesOf(ctx, r)
+			if err != nil {
+				return err
+			}
+			if len(doses) >= a.Dose {
+				return fail(vax.Conflict, ReasonDoseGiven, "dose %d has already been given to %s: the appointment is used", a.Dose, r)
 			}
 		}
 		if len(refs) == 0 {
@@ -545,3 +573,13 @@ func (s *Service) CancelSessionAppointments(ctx context.Context, tx vax.Tx, sess
 // Notify wakes the dispatcher after a caller's transaction that ran
 // CancelSessionAppointments committed.
 func (s *Service) Notify() { s.notify() }
+
+// history is what the rules see of a beneficiary's dose records (in dose
+// order): the civil date each was given, in the rules' time zone.
+func (s *Service) history(doses []vax.Dose) []DoseRecord {
+	out := make([]DoseRecord, len(doses))
+	for i, d := range doses {
+		out[i] = DoseRecord{Dose: d.Dose, Vaccine: d.Vaccine, Date: vax.DateOf(d.AdministeredAt, s.rules.Location)}
+	}
+	return out
+}

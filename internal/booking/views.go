@@ -102,9 +102,29 @@ func (s *Service) Beneficiaries(ctx context.Context, accountID string) ([]Benefi
 		if err != nil {
 			return err
 		}
+		vaccines, err := tx.Vaccines(ctx)
+		if err != nil {
+			return err
+		}
 		pl := newPlaces(ctx, tx)
 		for _, b := range bs {
 			v := BeneficiaryView{Beneficiary: b, MobileLast4: acct.MobileLast4, VaccinationStatus: StatusNotVaccinated}
+			doses, err := tx.DosesOf(ctx, b.Ref)
+			if err != nil {
+				return err
+			}
+			if len(doses) > 0 {
+				v.Vaccine = doses[0].Vaccine
+				v.VaccinationStatus = StatusPartiallyVaccinated
+				for _, vc := range vaccines {
+					if vc.Name == v.Vaccine && len(doses) >= vc.Doses {
+						v.VaccinationStatus = StatusVaccinated
+					}
+				}
+				for _, d := range doses {
+					v.DoseDates = append(v.DoseDates, vax.DateOf(d.AdministeredAt, s.rules.Location).Cowin())
+				}
+			}
 			for _, a := range as {
 				for _, ref := range a.Live() {
 					if ref != b.Ref {

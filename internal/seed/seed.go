@@ -49,6 +49,31 @@ type Config struct {
 // CentresPerDistrict is the default number of centres per district.
 const CentresPerDistrict = 3
 
+// demoLots are a demo centre's vaccine stock: one lot of each vaccine it
+// offers, usable for a year from today.
+func demoLots(centre int64, offered []string, today vax.Date) []vax.Lot {
+	var out []vax.Lot
+	for _, v := range offered {
+		m, ok := manufacturers[v]
+		if !ok {
+			continue
+		}
+		out = append(out, vax.Lot{CentreID: centre, Number: fmt.Sprintf("%s%dA", m.prefix, centre), Vaccine: v,
+			Manufacturer: m.name, Expiry: today.AddDays(365), Received: DemoLotDoses})
+	}
+	return out
+}
+
+// DemoLotDoses is the stock of each demo lot.
+const DemoLotDoses = 5000
+
+// manufacturers name who makes each demo vaccine, and its lot prefix.
+var manufacturers = map[string]struct{ prefix, name string }{
+	masterdata.Covishield: {"CS", "Serum Institute of India"},
+	masterdata.Covaxin:    {"CV", "Bharat Biotech"},
+	masterdata.SputnikV:   {"SP", "Dr. Reddy's Laboratories"},
+}
+
 // Summary reports what Generate wrote.
 type Summary struct {
 	Centres, Sessions int
@@ -101,7 +126,8 @@ func writeRecord(ctx context.Context, tx vax.Tx, rec record) error {
 
 // Generate writes the demo data set described by cfg: centres with ids from
 // FirstCentreID, spread round-robin over the districts (Alappuzha first, so
-// it always has one), and their sessions for cfg.Days days from cfg.Today.
+// it always has one), a lot of each vaccine a centre offers, and their
+// sessions for cfg.Days days from cfg.Today.
 // It needs the master data loaded (NotFound otherwise) and refuses with
 // Conflict if demo data was generated before or a centre id from
 // FirstCentreID is taken. It writes batches of centres in separate
@@ -166,6 +192,11 @@ func Generate(ctx context.Context, st vax.Store, cfg Config) (Summary, error) {
 				c, offered := g.centre(FirstCentreID+int64(i), i)
 				if _, err := tx.CreateCentre(ctx, c); err != nil {
 					return fmt.Errorf("create centre %d: %w", c.ID, err)
+				}
+				for _, l := range demoLots(c.ID, offered, cfg.Today) {
+					if err := tx.CreateLot(ctx, l); err != nil {
+						return fmt.Errorf("create lot %s of centre %d: %w", l.Number, c.ID, err)
+					}
 				}
 				for day := range cfg.Days {
 					for _, s := range g.sessions(c, offered, cfg.Today.AddDays(day)) {

@@ -325,6 +325,26 @@ type Tx interface {
 	// AdverseEvents lists events matching q, newest ReportedAt first (then
 	// id descending); BeforeTime/BeforeID continue after a page's last.
 	AdverseEvents(ctx context.Context, q AdverseEventQuery) ([]AdverseEvent, error)
+
+	// Certificates.
+
+	// IssueCertificate inserts c as its beneficiary's current certificate
+	// and marks the one it replaces (the current one of c.Ref, if any)
+	// superseded by c at c.IssuedAt, in one go. Conflict if c.ID is taken.
+	// Concurrent issues for one beneficiary take turns (the second sees the
+	// first as the one it replaces), so a beneficiary never has two current
+	// certificates.
+	IssueCertificate(ctx context.Context, c Certificate) error
+	// CurrentCertificate returns the beneficiary's current certificate;
+	// NotFound when it has none.
+	CurrentCertificate(ctx context.Context, ref string) (Certificate, error)
+	// Certificate returns one certificate by id; NotFound when unknown.
+	Certificate(ctx context.Context, id string) (Certificate, error)
+	// SupersededCertificates lists the superseded certificates whose
+	// SupersededAt is after since, oldest supersession first (then by id),
+	// at most limit (0: the store's default): the revocation list is built
+	// from them.
+	SupersededCertificates(ctx context.Context, since time.Time, limit int) ([]Certificate, error)
 }
 
 // CentreQuery selects centres. Zero fields do not filter. Pages are keyset:

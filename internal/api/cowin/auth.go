@@ -135,7 +135,7 @@ func (s *SignIn) handleGenerateOTP(w http.ResponseWriter, r *http.Request) error
 	if err := api.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	txn, err := s.citizens.GenerateOTP(r.Context(), auth.OTPRequest{Mobile: string(req.Mobile), ClientIP: s.clientKey(r)})
+	txn, err := s.citizens.GenerateOTP(r.Context(), auth.OTPRequest{Mobile: string(req.Mobile), ClientIP: s.ClientKey(r)})
 	if err != nil {
 		return refusal(err)
 	}
@@ -177,9 +177,9 @@ func (s *SignIn) handleConfirmAccountOTP(w http.ResponseWriter, r *http.Request)
 	return api.WriteJSON(w, http.StatusOK, accountTokenResponse{Token: c.Token.Token, IsNewAccount: isNew})
 }
 
-// clientKey is what the per-IP limit counts by: the client's address, an
+// ClientKey is what the per-IP limit counts by: the client's address, an
 // IPv6 one by its /64 (one subscriber's network).
-func (s *SignIn) clientKey(r *http.Request) string {
+func (s *SignIn) ClientKey(r *http.Request) string {
 	a := s.clientAddr(r)
 	if !a.IsValid() {
 		return ""

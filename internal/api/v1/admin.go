@@ -20,6 +20,9 @@ func (s *Server) handleCreateCentre(w http.ResponseWriter, r *http.Request) erro
 	if err := api.DecodeJSON(r, &req); err != nil {
 		return err
 	}
+	if err := mayManageArea(caller(r), req.StateID, req.DistrictID); err != nil {
+		return err
+	}
 	c, err := s.catalog.CreateCentre(r.Context(), req.centre())
 	if err != nil {
 		return err
@@ -40,6 +43,12 @@ func (s *Server) handleUpdateCentre(w http.ResponseWriter, r *http.Request) erro
 		return vax.Errorf(vax.Invalid, "center_id %d in the body does not match %d in the path", req.CenterID, id)
 	}
 	req.CenterID = id
+	if err := s.mayManageCentre(r.Context(), caller(r), id, vax.RoleDistrictAdmin); err != nil {
+		return err
+	}
+	if err := mayManageArea(caller(r), req.StateID, req.DistrictID); err != nil {
+		return err
+	}
 	c, err := s.catalog.UpdateCentre(r.Context(), req.centre())
 	if err != nil {
 		return err
@@ -93,6 +102,9 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	if err := s.mayManageCentre(r.Context(), caller(r), ss.CentreID, vax.RoleFacilityAdmin); err != nil {
+		return err
+	}
 	ss, err = s.catalog.CreateSession(r.Context(), ss)
 	if err != nil {
 		return err
@@ -117,6 +129,10 @@ func (s *Server) handleUpdateSession(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	// A session stays at its centre: the caller must manage that one.
+	if err := s.mayManageSession(r.Context(), caller(r), id); err != nil {
+		return err
+	}
 	ss, err = s.catalog.UpdateSession(r.Context(), ss)
 	if err != nil {
 		return err
@@ -128,6 +144,9 @@ func (s *Server) handleCancelSession(w http.ResponseWriter, r *http.Request) err
 	id := r.PathValue("session_id")
 	if !vax.ValidUUID(id) {
 		return sessionNotFound(id)
+	}
+	if err := s.mayManageSession(r.Context(), caller(r), id); err != nil {
+		return err
 	}
 	ss, err := s.catalog.CancelSession(r.Context(), id)
 	if err != nil {
@@ -180,6 +199,9 @@ func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) handleImportCentres(w http.ResponseWriter, r *http.Request) error {
+	if err := atLeast(caller(r), vax.RoleNationalAdmin); err != nil {
+		return err
+	}
 	body, err := csvBody(w, r)
 	if err != nil {
 		return err
@@ -194,6 +216,9 @@ func (s *Server) handleImportCentres(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) handleImportSessions(w http.ResponseWriter, r *http.Request) error {
+	if err := atLeast(caller(r), vax.RoleNationalAdmin); err != nil {
+		return err
+	}
 	body, err := csvBody(w, r)
 	if err != nil {
 		return err

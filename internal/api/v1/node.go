@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vaxport/vaxport/internal/api"
+	"github.com/vaxport/vaxport/internal/vax"
 )
 
 // nodeJSON describes this node: which host it is and how far it has
@@ -31,6 +32,9 @@ type changeJSON struct {
 }
 
 func (s *Server) handleNode(w http.ResponseWriter, r *http.Request) error {
+	if err := atLeast(caller(r), vax.RoleNationalAdmin); err != nil {
+		return err
+	}
 	host, _ := os.Hostname()
 	out := nodeJSON{Host: host, PID: os.Getpid()}
 	if s.feed != nil {

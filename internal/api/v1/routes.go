@@ -4,11 +4,13 @@ import (
 	"net/http"
 
 	"github.com/vaxport/vaxport/internal/api"
+	"github.com/vaxport/vaxport/internal/vax"
 )
 
 // Register adds the /api/v1 routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
-	// Admin: operators holding the admin token (Authorization: Bearer).
+	// Admin: staff with an admin role, or the bootstrap admin token
+	// (Authorization: Bearer); see authorize.go for who may do what.
 	admin := func(pattern string, h api.HandlerFunc) { mux.Handle(pattern, s.admin(h)) }
 
 	admin("POST /api/v1/admin/centres", s.handleCreateCentre)
@@ -25,6 +27,37 @@ func (s *Server) Register(mux *http.ServeMux) {
 	admin("POST /api/v1/admin/sessions/{session_id}/cancel", s.handleCancelSession)
 
 	admin("GET /api/v1/admin/node", s.handleNode)
+
+	// Staff: sign-in by OTP, then their own token.
+	if s.staff != nil {
+		mux.Handle("POST /api/v1/staff/otp", api.HandlerFunc(s.handleStaffOTP))
+		mux.Handle("POST /api/v1/staff/token", api.HandlerFunc(s.handleStaffToken))
+		mux.Handle("POST /api/v1/staff/logout", api.HandlerFunc(s.handleStaffLogout))
+		mux.Handle("GET /api/v1/staff/me", s.staffOnly(vax.RoleVaccinator, "vaxport-staff", s.handleStaffMe))
+
+		admin("POST /api/v1/admin/staff", s.handleCreateStaff)
+		admin("GET /api/v1/admin/staff", s.handleListStaff)
+		admin("GET /api/v1/admin/staff/{staff_id}", s.handleGetStaff)
+		admin("PATCH /api/v1/admin/staff/{staff_id}", s.handleUpdateStaff)
+	}
+
+	// The vaccinator's day.
+	if s.staff != nil && s.vacc != nil {
+		vaccinator := func(pattern string, h api.HandlerFunc) {
+			mux.Handle(pattern, s.staffOnly(vax.RoleVaccinator, "vaxport-staff", h))
+		}
+		vaccinator("POST /api/v1/vaccinator/verify", s.handleVerifyCode)
+		vaccinator("POST /api/v1/vaccinator/doses", s.handleRecordDose)
+		vaccinator("POST /api/v1/vaccinator/doses/upload", s.handleUpload)
+		vaccinator("POST /api/v1/vaccinator/walkins", s.handleWalkIn)
+		vaccinator("GET /api/v1/vaccinator/queue", s.handleQueue)
+		vaccinator("GET /api/v1/vaccinator/lots", s.handleLots(true))
+		vaccinator("POST /api/v1/vaccinator/aefi", s.handleReportAEFI)
+
+		admin("POST /api/v1/admin/lots", s.handleCreateLot)
+		admin("GET /api/v1/admin/lots", s.handleLots(false))
+		admin("GET /api/v1/admin/aefi", s.handleListAEFI)
+	}
 
 	// Citizens, with their own bearer token.
 	if s.tokens != nil {

@@ -2,7 +2,7 @@ package v1
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -13,6 +13,8 @@ import (
 	"github.com/vaxport/vaxport/internal/cert"
 	"github.com/vaxport/vaxport/internal/cert/issuer"
 	"github.com/vaxport/vaxport/internal/changefeed"
+	"github.com/vaxport/vaxport/internal/staff"
+	"github.com/vaxport/vaxport/internal/vaccination"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -20,9 +22,9 @@ import (
 type Config struct {
 	// Catalog runs the centre and session rules.
 	Catalog *catalog.Service
-	// AdminToken is the bearer token of /api/v1/admin/*; surrounding white
-	// space is ignored. Empty disables the admin API: every admin request
-	// gets 401 saying so.
+	// AdminToken is the bootstrap admin token: it acts as a national admin
+	// (to create the first staff); surrounding white space is ignored.
+	// Empty: only staff tokens are accepted.
 	AdminToken string
 	// Feed is this node's change-feed follower, shown at
 	// GET /api/v1/admin/node; nil shows no feed.
@@ -52,20 +54,33 @@ type Config struct {
 	VerifyTrust *cert.Trust
 	// Clock is the time certificates are verified at; nil: the system clock.
 	Clock vax.Clock
+	// Staff signs staff in and authenticates their tokens
+	// (/api/v1/staff/*), and administers staff (/api/v1/admin/staff); nil:
+	// only the bootstrap admin token is accepted and those routes 404.
+	Staff *staff.Service
+	// Vaccination runs the vaccinator's day (/api/v1/vaccinator/*, lots,
+	// adverse events); nil (or no Staff): those routes 404.
+	Vaccination *vaccination.Service
+	// ClientKey is what per-address limits count a request by
+	// (cowin.SignIn.ClientKey); nil: the connection's address.
+	ClientKey func(*http.Request) string
 }
 
 // Server serves /api/v1.
 type Server struct {
-	catalog  *catalog.Service
-	feed     *changefeed.Follower
-	tokens   Tokens
-	receipts Receipts
-	appts    Appointments
-	authn    func(*http.Request) (auth.Principal, error)
-	alerts   Alerts
-	certs    atomic.Pointer[certificates] // swapped when the keyring's certificate keys change
-	clock    vax.Clock
-	// adminHash is the SHA-256 of the admin token, nil when disabled.
+	catalog   *catalog.Service
+	feed      *changefeed.Follower
+	tokens    Tokens
+	receipts  Receipts
+	appts     Appointments
+	authn     func(*http.Request) (auth.Principal, error)
+	alerts    Alerts
+	certs     atomic.Pointer[certificates] // swapped when the keyring's certificate keys change
+	clock     vax.Clock
+	staff     *staff.Service
+	vacc      *vaccination.Service
+	clientKey func(*http.Request) string
+	// adminHash is the SHA-256 of the bootstrap token, nil when none.
 	// Comparing fixed-length hashes in constant time leaks neither the
 	// token nor its length.
 	adminHash []byte
@@ -93,6 +108,16 @@ func New(cfg Config) *Server {
 		appts: cfg.Appointments, authn: cfg.Authenticate}
 	s.alerts = cfg.Alerts
 	s.clock = cfg.Clock
+	s.staff, s.vacc, s.clientKey = cfg.Staff, cfg.Vaccination, cfg.ClientKey
+	if s.clientKey == nil {
+		s.clientKey = func(r *http.Request) string {
+			host, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				return r.RemoteAddr
+			}
+			return host
+		}
+	}
 	s.SetCertificates(cfg.Issuer, cfg.VerifyTrust)
 	if s.clock == nil {
 		s.clock = vax.SystemClock{}
@@ -104,29 +129,8 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// admin wraps h with the admin bearer-token check.
+// admin wraps h for /api/v1/admin: facility admins and above, or the
+// bootstrap token.
 func (s *Server) admin(h api.HandlerFunc) http.Handler {
-	return api.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		if err := s.authorizeAdmin(r); err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="vaxport-admin"`)
-			return err
-		}
-		return h(w, r)
-	})
-}
-
-func (s *Server) authorizeAdmin(r *http.Request) error {
-	if s.adminHash == nil {
-		return vax.Errorf(vax.Unauthorized, "the admin API is disabled: start vaxport with --admin-token-file")
-	}
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return vax.Errorf(vax.Unauthorized, "missing admin token: send Authorization: Bearer <token>")
-	}
-	h := sha256.Sum256([]byte(token))
-	if subtle.ConstantTimeCompare(h[:], s.adminHash) != 1 {
-		return vax.Errorf(vax.Unauthorized, "invalid admin token")
-	}
-	return nil
+	return s.staffOnly(vax.RoleFacilityAdmin, "vaxport-admin", h)
 }

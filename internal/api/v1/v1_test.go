@@ -167,12 +167,12 @@ func TestAdminAuth(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"disabled", disabled, "Bearer anything", 401, "admin API is disabled"},
-		{"disabled, no token", disabled, "", 401, "admin API is disabled"},
-		{"no token", enabled, "", 401, "missing admin token"},
-		{"other scheme", enabled, "Basic " + token, 401, "missing admin token"},
-		{"empty bearer", enabled, "Bearer ", 401, "missing admin token"},
-		{"wrong token", enabled, "Bearer " + token + "x", 401, "invalid admin token"},
+		{"no bootstrap", disabled, "Bearer anything", 401, "invalid token"},
+		{"no bootstrap, no token", disabled, "", 401, "missing token"},
+		{"no token", enabled, "", 401, "missing token"},
+		{"other scheme", enabled, "Basic " + token, 401, "missing token"},
+		{"empty bearer", enabled, "Bearer ", 401, "missing token"},
+		{"wrong token", enabled, "Bearer " + token + "x", 401, "invalid token"},
 		{"right token", enabled, "Bearer " + token, 200, ""},
 		{"scheme in any case", enabled, "bearer " + token, 200, ""},
 	}
@@ -208,7 +208,7 @@ func TestAdminAuth(t *testing.T) {
 
 	// Unknown admin paths ask for the token before saying 404 or 405.
 	anon := client{t: t, base: enabled}
-	anon.fails("GET", "/api/v1/admin/partners", "", 401, "GENERR0401", "missing admin token")
+	anon.fails("GET", "/api/v1/admin/partners", "", 401, "GENERR0401", "missing token")
 	admin := client{t: t, base: enabled, token: token}
 	admin.fails("GET", "/api/v1/admin/partners", "", 404, "GENERR0404", "no such endpoint")
 	admin.fails("DELETE", "/api/v1/admin/centres/1", "", 405, "GENERR0405", "GET, PUT")

@@ -26,6 +26,9 @@ type Message struct {
 	Text      string
 	CreatedAt time.Time // when it was requested
 	ExpiresAt time.Time // zero: never; an OTP message expires with its OTP
+	// NotBefore is when the message is due (a dose-2 reminder is enqueued
+	// with the dose, due weeks later); zero: at once.
+	NotBefore time.Time
 }
 
 // Sealer seals data with the keyring (keyring.Keyring implements it).
@@ -48,8 +51,8 @@ type payload struct {
 // row does not open.
 func aad(id string) []byte { return []byte("vaxport outbox v1 " + id) }
 
-// Enqueue seals m and adds it to the outbox in tx, pending and due at once.
-// The message exists exactly when tx commits.
+// Enqueue seals m and adds it to the outbox in tx, pending and due at
+// m.NotBefore (zero: at once). The message exists exactly when tx commits.
 func Enqueue(ctx context.Context, tx vax.Tx, s Sealer, m Message) error {
 	if !vax.ValidUUID(m.ID) {
 		return vax.Errorf(vax.Internal, "outbox: message id %q is not a UUID", m.ID)
@@ -62,6 +65,10 @@ func Enqueue(ctx context.Context, tx vax.Tx, s Sealer, m Message) error {
 	if err != nil {
 		return fmt.Errorf("outbox: seal message %s: %w", m.ID, err)
 	}
+	due := m.CreatedAt
+	if !m.NotBefore.IsZero() {
+		due = m.NotBefore
+	}
 	err = tx.EnqueueMessage(ctx, vax.OutboxMessage{
 		ID:            m.ID,
 		Kind:          m.Kind,
@@ -69,7 +76,7 @@ func Enqueue(ctx context.Context, tx vax.Tx, s Sealer, m Message) error {
 		CreatedAt:     m.CreatedAt,
 		ExpiresAt:     m.ExpiresAt,
 		Status:        vax.MessagePending,
-		NextAttemptAt: m.CreatedAt,
+		NextAttemptAt: due,
 	})
 	if err != nil {
 		return fmt.Errorf("outbox: enqueue message %s: %w", m.ID, err)

@@ -209,7 +209,7 @@ func (t *tx) BookAppointment(ctx context.Context, a vax.Appointment) error {
 	return nil
 }
 
-const appointmentCols = `id, account_id, session_id, dose, slot, status, created_at`
+const appointmentCols = `id, account_id, session_id, dose, slot, status, created_at, code_failures`
 
 // appointments reads the appointments a query selects, with their places.
 func (t *tx) appointments(ctx context.Context, what, query string, args ...any) ([]vax.Appointment, error) {
@@ -221,7 +221,8 @@ func (t *tx) appointments(ctx context.Context, what, query string, args ...any) 
 	for rows.Next() {
 		var a vax.Appointment
 		var status string
-		if err := rows.Scan(&a.ID, &a.AccountID, &a.SessionID, &a.Dose, &a.Slot, &status, &a.CreatedAt); err != nil {
+		if err := rows.Scan(&a.ID, &a.AccountID, &a.SessionID, &a.Dose, &a.Slot, &status, &a.CreatedAt,
+			&a.CodeFailures); err != nil {
 			rows.Close()
 			return nil, dbErr(err, what)
 		}

@@ -208,23 +208,27 @@ func (t *tx) admitPrefix(ctx context.Context, as []vax.Appointment, msgs []vax.O
 	return admitted, free, nil
 }
 
-// BookingFacts reads beneficiaries, their live doses and their accounts
-// with one query, planned for its arguments each time (planEach): the
-// tables grow fast in a rush, and a plan cached while they were empty scans
-// them whole. The places' ref is compared in their column's collation so
-// their index serves it; the LIMIT keeps the account lookup a per-row index
-// probe.
+// BookingFacts reads beneficiaries, their live doses, their accounts and
+// their dose records with one query, planned for its arguments each time
+// (planEach): the tables grow fast in a rush, and a plan cached while they
+// were empty scans them whole. The places' ref is compared in their
+// column's collation so their index serves it; the LIMIT keeps the account
+// lookup a per-row index probe. A beneficiary comes once per dose record
+// (once with NULLs when it has none), in dose order.
 func (t *tx) BookingFacts(ctx context.Context, refs []string) (vax.BookingFacts, error) {
 	f := vax.BookingFacts{Beneficiaries: map[string]vax.Beneficiary{}, LiveDoses: map[string][]int{},
-		Accounts: map[string]vax.Account{}}
+		Accounts: map[string]vax.Account{}, Doses: map[string][]vax.Dose{}}
 	rows, err := t.tx.Query(ctx, `SELECT b.ref, b.account_id, b.name, b.birth_year, b.gender_id, b.photo_id_type,
 		b.photo_id_hash, b.photo_id_sealed, b.photo_id_last4, b.comorbidity, b.created_at,
 		ARRAY(SELECT p.dose FROM appointment_places p
 			WHERE p.ref = (b.ref COLLATE "default") AND p.status = 'live'),
-		a.id::text, a.mobile_hash, a.mobile_sealed, a.mobile_last4, a.created_at
+		a.id::text, a.mobile_hash, a.mobile_sealed, a.mobile_last4, a.created_at,
+		`+doseCols+`
 		FROM beneficiaries b
 		LEFT JOIN LATERAL (SELECT * FROM accounts WHERE id = b.account_id LIMIT 1) a ON true
-		WHERE b.ref = ANY($1::text[])`, planEach, refs)
+		LEFT JOIN doses d ON d.ref = b.ref
+		WHERE b.ref = ANY($1::text[])
+		ORDER BY b.ref, d.dose`, planEach, refs)
 	if err != nil {
 		return vax.BookingFacts{}, dbErr(err, "read booking facts")
 	}
@@ -235,10 +239,17 @@ func (t *tx) BookingFacts(ctx context.Context, refs []string) (vax.BookingFacts,
 		var aid, mhash, mlast4 *string
 		var msealed []byte
 		var acreated *time.Time
-		if err := rows.Scan(&b.Ref, &b.AccountID, &b.Name, &b.BirthYear, &b.GenderID, &b.PhotoIDType, &b.PhotoIDHash,
-			&b.PhotoIDSealed, &b.PhotoIDLast4, &b.Comorbidity, &b.CreatedAt, &doses,
-			&aid, &mhash, &msealed, &mlast4, &acreated); err != nil {
+		var rec nullDose
+		if err := rows.Scan(append([]any{&b.Ref, &b.AccountID, &b.Name, &b.BirthYear, &b.GenderID, &b.PhotoIDType,
+			&b.PhotoIDHash, &b.PhotoIDSealed, &b.PhotoIDLast4, &b.Comorbidity, &b.CreatedAt, &doses,
+			&aid, &mhash, &msealed, &mlast4, &acreated}, rec.dest()...)...); err != nil {
 			return vax.BookingFacts{}, dbErr(err, "read booking facts")
+		}
+		if dose, ok := rec.record(b.Ref); ok {
+			f.Doses[b.Ref] = append(f.Doses[b.Ref], dose)
+		}
+		if _, seen := f.Beneficiaries[b.Ref]; seen {
+			continue // a further dose record of the same beneficiary
 		}
 		b.CreatedAt = b.CreatedAt.UTC()
 		f.Beneficiaries[b.Ref] = b

@@ -208,7 +208,7 @@ func (t *tx) BookAppointment(ctx context.Context, a vax.Appointment) error {
 	return nil
 }
 
-const appointmentCols = `id, account_id, session_id, dose, slot, status, created_at`
+const appointmentCols = `id, account_id, session_id, dose, slot, status, created_at, code_failures`
 
 // appointments reads the appointments a query selects, with their places.
 func (t *tx) appointments(ctx context.Context, what, query string, args ...any) ([]vax.Appointment, error) {
@@ -221,7 +221,7 @@ func (t *tx) appointments(ctx context.Context, what, query string, args ...any) 
 		var a vax.Appointment
 		var created int64
 		var status string
-		if err := rows.Scan(&a.ID, &a.AccountID, &a.SessionID, &a.Dose, &a.Slot, &status, &created); err != nil {
+		if err := rows.Scan(&a.ID, &a.AccountID, &a.SessionID, &a.Dose, &a.Slot, &status, &created, &a.CodeFailures); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlite: %w", dbErr(err, what))
 		}

@@ -86,10 +86,11 @@ func (t *tx) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []
 	return out, nil
 }
 
-// BookingFacts reads beneficiaries, their live doses and their accounts.
+// BookingFacts reads beneficiaries, their live doses, their dose records
+// and their accounts.
 func (t *tx) BookingFacts(ctx context.Context, refs []string) (vax.BookingFacts, error) {
 	f := vax.BookingFacts{Beneficiaries: map[string]vax.Beneficiary{}, LiveDoses: map[string][]int{},
-		Accounts: map[string]vax.Account{}}
+		Accounts: map[string]vax.Account{}, Doses: map[string][]vax.Dose{}}
 	for _, ref := range refs {
 		b, err := t.Beneficiary(ctx, ref)
 		if vax.ErrorCode(err) == vax.NotFound {
@@ -114,6 +115,13 @@ func (t *tx) BookingFacts(ctx context.Context, refs []string) (vax.BookingFacts,
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return vax.BookingFacts{}, fmt.Errorf("sqlite: %w", dbErr(err, "read live doses"))
+		}
+		ds, err := t.DosesOf(ctx, ref)
+		if err != nil {
+			return vax.BookingFacts{}, err
+		}
+		if len(ds) > 0 {
+			f.Doses[ref] = ds
 		}
 	}
 	for _, b := range f.Beneficiaries {

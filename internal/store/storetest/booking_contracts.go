@@ -265,6 +265,15 @@ func testAppointment(t *testing.T, open Opener) {
 	if got.Beneficiaries[0].Ref != benRef(1) {
 		t.Errorf("places: got %v first, want ordered by ref", got.Beneficiaries[0].Ref)
 	}
+	if got.CodeFailures != 0 {
+		t.Errorf("new appointment: %d code failures, want 0", got.CodeFailures)
+	}
+	for range 2 {
+		inTx(t, s, func(tx vax.Tx) error { _, err := tx.CodeFailure(t.Context(), a.ID); return err })
+	}
+	if got, err := readAppointment(t, s, a.ID); err != nil || got.CodeFailures != 2 {
+		t.Errorf("after 2 wrong codes: %d code failures (%v), want 2", got.CodeFailures, err)
+	}
 }
 
 func testAppointmentsOf(t *testing.T, open Opener) {
@@ -733,6 +742,10 @@ func testBookingFacts(t *testing.T, open Opener) {
 	createBeneficiaries(t, s, b1, b2)
 	book(t, s, appointment(1, 1, sessionID(1), b1.Ref))
 	inTx(t, s, func(tx vax.Tx) error { return tx.CreateAccount(t.Context(), account(1)) })
+	// Recorded out of dose order; a dose of a ref not asked about is left out.
+	cid := readSession(t, s, sessionID(1)).CentreID
+	second, first := dose(1, b1.Ref, 2, cid), dose(2, b1.Ref, 1, cid)
+	recordDoses(t, s, second, dose(3, benRef(5), 1, cid), first)
 	var f vax.BookingFacts
 	view(t, s, func(tx vax.Tx) (err error) {
 		f, err = tx.BookingFacts(t.Context(), []string{b1.Ref, b2.Ref, benRef(3)})
@@ -742,6 +755,7 @@ func testBookingFacts(t *testing.T, open Opener) {
 		Beneficiaries: map[string]vax.Beneficiary{b1.Ref: storedBeneficiary(b1), b2.Ref: storedBeneficiary(b2)},
 		LiveDoses:     map[string][]int{b1.Ref: {1}},
 		Accounts:      map[string]vax.Account{strings.ToLower(accountID(1)): storedAccount(account(1))},
+		Doses:         map[string][]vax.Dose{b1.Ref: {storedDose(first), storedDose(second)}},
 	}
 	if d := cmp.Diff(want, f); d != "" {
 		t.Errorf("facts (-want +got):\n%s", d)

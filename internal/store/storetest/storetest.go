@@ -95,6 +95,24 @@ func contracts() []contract {
 		{"Tx.CompleteIdempotency", testCompleteIdempotency},
 		{"Tx.DeleteIdempotency", testDeleteIdempotency},
 		{"Tx.DeleteIdempotencyBefore", testDeleteIdempotencyBefore},
+
+		{"Tx.CreateStaff", testCreateStaff},
+		{"Tx.UpdateStaff", testUpdateStaff},
+		{"Tx.Staff", testStaff},
+		{"Tx.StaffByMobile", testStaffByMobile},
+		{"Tx.StaffList", testStaffList},
+		{"Tx.CreateLot", testCreateLot},
+		{"Tx.Lot", testLot},
+		{"Tx.Lots", testLots},
+		{"Tx.UseLot", testUseLot},
+		{"Tx.RecordDose", testRecordDose},
+		{"Tx.Dose", testDose},
+		{"Tx.DosesOf", testDosesOf},
+		{"Tx.BeneficiaryAppointments", testBeneficiaryAppointments},
+		{"Tx.CodeFailure", testCodeFailure},
+		{"Tx.CentreQueue", testCentreQueue},
+		{"Tx.RecordAdverseEvent", testRecordAdverseEvent},
+		{"Tx.AdverseEvents", testAdverseEvents},
 	}
 }
 
@@ -132,4 +150,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("booking race", func(t *testing.T) { testBookingRace(t, open) })
 	t.Run("capacity lowered during bookings", func(t *testing.T) { testCapacityRace(t, open) })
+	t.Run("dose race", func(t *testing.T) { testDoseRace(t, open) })
+	t.Run("lot race", func(t *testing.T) { testLotRace(t, open) })
+	t.Run("code failure race", func(t *testing.T) { testCodeFailureRace(t, open) })
 }
