@@ -36,6 +36,7 @@ import (
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/search"
+	"github.com/vaxport/vaxport/internal/ratelimit"
 	"github.com/vaxport/vaxport/internal/seed"
 	"github.com/vaxport/vaxport/internal/sms"
 	"github.com/vaxport/vaxport/internal/staff"
@@ -261,7 +262,8 @@ func (m *Main) Start(ctx context.Context) error {
 	v1cfg := v1.Config{Catalog: cat, AdminToken: adminToken, Feed: m.follower, Tokens: citizens,
 		Appointments: booker, Authenticate: signIn.Authenticate, Alerts: hub,
 		Issuer: certs, VerifyTrust: verifyTrust, Clock: m.Clock,
-		Staff: people, Vaccination: vaccinations, ClientKey: signIn.ClientKey}
+		Staff: people, Vaccination: vaccinations, ClientKey: signIn.ClientKey,
+		VerifyLimit: ratelimit.New(float64(cfg.VerifyPerMin), max(cfg.VerifyPerMin/2, 1), m.Clock)}
 	if disp != nil {
 		v1cfg.Receipts = disp
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vaxport/vaxport/internal/keyring"
+	"github.com/vaxport/vaxport/internal/ratelimit"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -47,7 +48,7 @@ type Service struct {
 	rules  Rules
 	log    *slog.Logger
 	notify func()
-	ips    *ipLimiter
+	ips    *ratelimit.PerKey
 
 	revoked  *revocations
 	verified *verifiedCache
@@ -92,7 +93,7 @@ func New(cfg Config) (*Service, error) {
 	if s.notify == nil {
 		s.notify = func() {}
 	}
-	s.ips = newIPLimiter(rules.IPPerMinute, rules.IPBurst, s.clock)
+	s.ips = ratelimit.New(rules.IPPerMinute, rules.IPBurst, s.clock)
 	return s, nil
 }
 
@@ -164,7 +165,7 @@ func (s *Service) GenerateOTP(ctx context.Context, req OTPRequest) (string, erro
 		s.m.OTPRefused("invalid_mobile")
 		return "", err
 	}
-	if ok, wait := s.ips.allow(req.ClientIP); !ok {
+	if ok, wait := s.ips.Allow(req.ClientIP); !ok {
 		s.m.OTPRefused("ip_limit")
 		return "", rateLimited(ReasonIPLimit, "too many OTP requests from this address: try again shortly", wait)
 	}

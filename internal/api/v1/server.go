@@ -13,6 +13,7 @@ import (
 	"github.com/vaxport/vaxport/internal/cert"
 	"github.com/vaxport/vaxport/internal/cert/issuer"
 	"github.com/vaxport/vaxport/internal/changefeed"
+	"github.com/vaxport/vaxport/internal/ratelimit"
 	"github.com/vaxport/vaxport/internal/staff"
 	"github.com/vaxport/vaxport/internal/vaccination"
 	"github.com/vaxport/vaxport/internal/vax"
@@ -61,6 +62,9 @@ type Config struct {
 	// Vaccination runs the vaccinator's day (/api/v1/vaccinator/*, lots,
 	// adverse events); nil (or no Staff): those routes 404.
 	Vaccination *vaccination.Service
+	// VerifyLimit limits POST /api/v1/verify per client (ClientKey); nil:
+	// no limit.
+	VerifyLimit *ratelimit.PerKey
 	// ClientKey is what per-address limits count a request by
 	// (cowin.SignIn.ClientKey); nil: the connection's address.
 	ClientKey func(*http.Request) string
@@ -80,6 +84,8 @@ type Server struct {
 	staff     *staff.Service
 	vacc      *vaccination.Service
 	clientKey func(*http.Request) string
+	// verifyLimit limits online verification per client.
+	verifyLimit *ratelimit.PerKey
 	// adminHash is the SHA-256 of the bootstrap token, nil when none.
 	// Comparing fixed-length hashes in constant time leaks neither the
 	// token nor its length.
@@ -108,7 +114,7 @@ func New(cfg Config) *Server {
 		appts: cfg.Appointments, authn: cfg.Authenticate}
 	s.alerts = cfg.Alerts
 	s.clock = cfg.Clock
-	s.staff, s.vacc, s.clientKey = cfg.Staff, cfg.Vaccination, cfg.ClientKey
+	s.staff, s.vacc, s.clientKey, s.verifyLimit = cfg.Staff, cfg.Vaccination, cfg.ClientKey, cfg.VerifyLimit
 	if s.clientKey == nil {
 		s.clientKey = func(r *http.Request) string {
 			host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -67,6 +67,11 @@ type verifyRequest struct {
 // quoted in errors, and the response is not cached.
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
+	// Verification costs this node's CPU (an image is decoded): each client
+	// gets its share.
+	if ok, wait := s.verifyLimit.Allow(s.clientKey(r)); !ok {
+		return api.WithRetryAfter(vax.Errorf(vax.RateLimited, "too many verifications from this address: try again shortly"), wait)
+	}
 	var req verifyRequest
 	if err := api.DecodeJSON(r, &req); err != nil {
 		return err

@@ -27,6 +27,7 @@ import (
 	"github.com/vaxport/vaxport/internal/cert/shc"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/masterdata"
+	"github.com/vaxport/vaxport/internal/ratelimit"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -393,4 +394,50 @@ func TestCertificateRoutesNeedIssuer(t *testing.T) {
 		checkError(t, c.do("GET", p, "", ""), http.StatusNotFound, "GENERR0404", "")
 	}
 	checkError(t, c.do("POST", "/api/v1/verify", "", `{"qr":"x"}`), http.StatusNotFound, "GENERR0404", "")
+}
+
+// TestVerifyRateLimit: one client's verifications beyond its share are
+// refused with 429 and Retry-After; another client is still served.
+func TestVerifyRateLimit(t *testing.T) {
+	kr, err := keyring.Init(t.TempDir(), rand.Reader, certKeyCreated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := issuer.Build(kr, "https://vaxport.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	clock := vax.NewManualClock(certIssued)
+	client := "198.51.100.7"
+	v1.New(v1.Config{Issuer: m, Clock: clock, VerifyLimit: ratelimit.New(60, 2, clock),
+		ClientKey: func(*http.Request) string { return client }}).Register(mux)
+	srv := httptest.NewServer(api.Middleware(nil, nil)(mux))
+	t.Cleanup(srv.Close)
+	verify := func() *http.Response {
+		res, err := http.Post(srv.URL+"/api/v1/verify", "application/json", strings.NewReader(`{"qr":"HC1:XYZ"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	for i := range 2 {
+		if res := verify(); res.StatusCode != http.StatusOK {
+			t.Fatalf("verification %d = %d, want 200 within the burst", i+1, res.StatusCode)
+		}
+	}
+	res := verify()
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+		t.Errorf("third verification = %d (Retry-After %q), want 429 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	client = "203.0.113.9"
+	if res := verify(); res.StatusCode != http.StatusOK {
+		t.Errorf("another client = %d, want 200", res.StatusCode)
+	}
+	client = "198.51.100.7"
+	clock.Advance(time.Second)
+	if res := verify(); res.StatusCode != http.StatusOK {
+		t.Errorf("after a second (one token back at 60/min) = %d, want 200", res.StatusCode)
+	}
 }

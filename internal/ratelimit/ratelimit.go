@@ -1,4 +1,6 @@
-package auth
+// Package ratelimit holds per-key token buckets in memory: how one node
+// protects itself (its CPU, its share of a limit) from one client.
+package ratelimit
 
 import (
 	"sync"
@@ -9,10 +11,10 @@ import (
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
-// ipLimiter is a per-IP token bucket, in memory on this node. Limits
-// across nodes come later (a shared store); until then each node allows
-// its share.
-type ipLimiter struct {
+// PerKey is a token bucket per key (a client address, an account), in
+// memory on this node: each node allows its share. A nil *PerKey allows
+// everything.
+type PerKey struct {
 	limit rate.Limit
 	burst int
 	clock vax.Clock
@@ -29,24 +31,26 @@ type bucket struct {
 
 // idleAfter is how long an address's bucket is kept unused: by then it is
 // full again, so forgetting it changes nothing.
-func (l *ipLimiter) idleAfter() time.Duration {
+func (l *PerKey) idleAfter() time.Duration {
 	if l.limit <= 0 {
 		return time.Hour
 	}
 	return time.Duration(float64(l.burst)/float64(l.limit)*float64(time.Second)) + time.Minute
 }
 
-func newIPLimiter(perMinute float64, burst int, clock vax.Clock) *ipLimiter {
+// New returns a limiter allowing perMinute requests a minute per key, up to
+// burst at once; nil (no limit) when perMinute is negative.
+func New(perMinute float64, burst int, clock vax.Clock) *PerKey {
 	if perMinute < 0 {
 		return nil
 	}
-	return &ipLimiter{limit: rate.Limit(perMinute / 60), burst: burst, clock: clock, buckets: map[string]*bucket{}}
+	return &PerKey{limit: rate.Limit(perMinute / 60), burst: burst, clock: clock, buckets: map[string]*bucket{}}
 }
 
-// allow takes a token for ip, or reports how long until one is free. A nil
-// limiter and an empty ip always allow.
-func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
-	if l == nil || ip == "" {
+// Allow takes a token for key, or reports how long until one is free. A
+// nil limiter and an empty key always allow.
+func (l *PerKey) Allow(key string) (bool, time.Duration) {
+	if l == nil || key == "" {
 		return true, 0
 	}
 	now := l.clock.Now()
@@ -61,10 +65,10 @@ func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
 		}
 		l.lastSweep = now
 	}
-	b := l.buckets[ip]
+	b := l.buckets[key]
 	if b == nil {
 		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[ip] = b
+		l.buckets[key] = b
 	}
 	b.seen = now
 	r := b.lim.ReserveN(now, 1)
