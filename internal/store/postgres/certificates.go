@@ -45,10 +45,11 @@ INSERT INTO certificates (id, ref, doses, final, issued_at)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT DO NOTHING`
 
-// issueAttempts bounds the reruns of issueSQL. Each rerun follows a
-// concurrent issue for the same beneficiary that committed, so more than a
-// few means something else is wrong.
-const issueAttempts = 8
+// issueAttempts bounds the reruns of issueSQL. Before rerunning, an issue
+// takes an advisory lock on the beneficiary, so reruns take turns; only an
+// issue on its first, unlocked attempt can still get in first, once, so a
+// rerun loses at most once per concurrent issue for the same beneficiary.
+const issueAttempts = 64
 
 // IssueCertificate supersedes c.Ref's current certificate, if any, by c and
 // inserts c.
@@ -69,13 +70,21 @@ func (t *tx) IssueCertificate(ctx context.Context, c vax.Certificate) error {
 	if err := vax.ValidBeneficiaryRef(c.Ref); err != nil {
 		return err
 	}
-	for range issueAttempts {
+	for i := range issueAttempts {
 		tag, err := t.tx.Exec(ctx, issueSQL, c.ID, c.Ref, c.Doses, c.Final, stamp(c.IssuedAt))
 		if err != nil {
 			return dbErr(err, "issue certificate")
 		}
 		if tag.RowsAffected() == 1 {
 			return nil
+		}
+		if i == 0 {
+			// Another issue for c.Ref got in first: queue behind the others
+			// that did not (the common case, one issue at a time, never
+			// takes this lock).
+			if _, err := t.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("vaxport certificate "+c.Ref)); err != nil {
+				return dbErr(err, "issue certificate")
+			}
 		}
 		var taken bool
 		if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM certificates WHERE id = $1)`, c.ID).Scan(&taken); err != nil {
