@@ -302,6 +302,19 @@ type Tx interface {
 	// already has a record for d.Dose (a unique constraint, so two
 	// concurrent records of one dose leave exactly one).
 	RecordDose(ctx context.Context, d Dose) error
+	// DoseFacts reads, in one go, what recording dose records for ref at
+	// the centre from its lot needs (see DoseFacts): missing things are
+	// zero, not errors.
+	DoseFacts(ctx context.Context, ref string, centreID int64, lot string) (DoseFacts, error)
+	// CommitDose writes a dose and everything that goes with it, as the
+	// calls RecordDose(w.Dose), AppendChange(ChangeDose, w.Dose.ID),
+	// IssueCertificate(*w.Certificate) when set, EnqueueMessage for each
+	// message and UseLot(w.Dose.CentreID, w.Dose.Lot) would, in as few
+	// round trips as the store can (one on PostgreSQL). Its errors are
+	// theirs: Conflict if the dose (or an id) is taken, Full if the lot is
+	// empty, NotFound if the lot is unknown. After an error the caller must
+	// roll the transaction back: some of the writes may have been made.
+	CommitDose(ctx context.Context, w DoseWrite) error
 	// Dose returns one dose record; NotFound when unknown.
 	Dose(ctx context.Context, id string) (Dose, error)
 	// DosesOf lists a beneficiary's dose records in dose order.

@@ -113,3 +113,27 @@ type QueueEntry struct {
 	GenderID      int
 	DoseID        string // the recorded dose; "" while waiting
 }
+
+// DoseFacts is what recording a dose reads, in one go (Tx.DoseFacts): a
+// dose is a hot path, and each read is a round trip to the database.
+type DoseFacts struct {
+	Centre      Centre      // zero ID: unknown centre
+	Beneficiary Beneficiary // zero Ref: unknown beneficiary
+	Account     Account     // the beneficiary's account; zero ID: none (a walk-in without a mobile)
+	Doses       []Dose      // the beneficiary's dose records, in dose order
+	Lot         Lot         // the centre's lot; zero Number: unknown lot
+	// Appointments are the beneficiary's live appointments in which its
+	// own place is live, with the centre of each one's session by
+	// appointment id.
+	Appointments  []Appointment
+	SessionCentre map[string]int64
+}
+
+// DoseWrite is everything recording a dose writes (Tx.CommitDose).
+type DoseWrite struct {
+	Dose Dose
+	// Certificate, if not nil, is issued with the dose (as IssueCertificate).
+	Certificate *Certificate
+	// Messages are enqueued with the dose (as EnqueueMessage).
+	Messages []OutboxMessage
+}
