@@ -146,18 +146,6 @@ func (b *batcher) run(items []*batchItem) {
 	}
 }
 
-// captureTx keeps the message outbox.Enqueue seals instead of inserting
-// it, so a batch's messages go to the store in one call.
-type captureTx struct {
-	vax.Tx
-	got *vax.OutboxMessage
-}
-
-func (c captureTx) EnqueueMessage(_ context.Context, m vax.OutboxMessage) error {
-	*c.got = m
-	return nil
-}
-
 // admission is one request of a batch that passed the rules.
 type admission struct {
 	i     int
@@ -273,8 +261,7 @@ func (s *Service) admit(ctx context.Context, tx vax.Tx, se vax.Session, v vax.Va
 		return admission{}, vax.Wrap(vax.Internal, err, "draw a message id")
 	}
 	ad := admission{a: a, seats: len(req.Refs)}
-	err = outbox.Enqueue(ctx, captureTx{Tx: tx, got: &ad.msg}, s.keys,
-		outbox.Message{ID: id, Kind: MessageBooked, To: to, Text: text, CreatedAt: now})
+	ad.msg, err = outbox.Seal(s.keys, outbox.Message{ID: id, Kind: MessageBooked, To: to, Text: text, CreatedAt: now})
 	if err != nil {
 		return admission{}, err
 	}

@@ -54,22 +54,35 @@ func aad(id string) []byte { return []byte("vaxport outbox v1 " + id) }
 // Enqueue seals m and adds it to the outbox in tx, pending and due at
 // m.NotBefore (zero: at once). The message exists exactly when tx commits.
 func Enqueue(ctx context.Context, tx vax.Tx, s Sealer, m Message) error {
+	om, err := Seal(s, m)
+	if err != nil {
+		return err
+	}
+	if err := tx.EnqueueMessage(ctx, om); err != nil {
+		return fmt.Errorf("outbox: enqueue message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Seal returns m as the outbox row Enqueue would insert, for callers that
+// hand the store several writes at once (a batch of bookings, a dose).
+func Seal(s Sealer, m Message) (vax.OutboxMessage, error) {
 	if !vax.ValidUUID(m.ID) {
-		return vax.Errorf(vax.Internal, "outbox: message id %q is not a UUID", m.ID)
+		return vax.OutboxMessage{}, vax.Errorf(vax.Internal, "outbox: message id %q is not a UUID", m.ID)
 	}
 	plain, err := json.Marshal(payload{To: m.To, Text: m.Text})
 	if err != nil {
-		return vax.Wrap(vax.Internal, err, "outbox: encode message")
+		return vax.OutboxMessage{}, vax.Wrap(vax.Internal, err, "outbox: encode message")
 	}
 	sealed, err := s.Seal(plain, aad(m.ID))
 	if err != nil {
-		return fmt.Errorf("outbox: seal message %s: %w", m.ID, err)
+		return vax.OutboxMessage{}, fmt.Errorf("outbox: seal message %s: %w", m.ID, err)
 	}
 	due := m.CreatedAt
 	if !m.NotBefore.IsZero() {
 		due = m.NotBefore
 	}
-	err = tx.EnqueueMessage(ctx, vax.OutboxMessage{
+	return vax.OutboxMessage{
 		ID:            m.ID,
 		Kind:          m.Kind,
 		Payload:       sealed,
@@ -77,11 +90,7 @@ func Enqueue(ctx context.Context, tx vax.Tx, s Sealer, m Message) error {
 		ExpiresAt:     m.ExpiresAt,
 		Status:        vax.MessagePending,
 		NextAttemptAt: due,
-	})
-	if err != nil {
-		return fmt.Errorf("outbox: enqueue message %s: %w", m.ID, err)
-	}
-	return nil
+	}, nil
 }
 
 // Open returns the message stored as m, recipient and text in clear.
