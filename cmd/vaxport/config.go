@@ -112,7 +112,7 @@ func (fs *flagSet) serveFlags(c *Config) {
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "how long token refresh can extend one sign-in")
 	fs.IntVar(&c.OTPIPPerMinute, "otp-ip-per-minute", 60, "OTP requests per client address per minute (negative: no limit)")
 	fs.IntVar(&c.OTPIPBurst, "otp-ip-burst", 120, "OTP requests a client address may make at once")
-	fs.IntVar(&c.VerifyPerMin, "verify-per-minute", 120, "POST /api/v1/verify requests per client address per minute, bursts of half that (negative: no limit)")
+	fs.IntVar(&c.VerifyPerMin, "verify-per-minute", defaultVerifyPerMin, "POST /api/v1/verify requests per client address per minute, bursts of half that (negative: no limit)")
 	fs.Var(&c.Trust, "trust", "trust file (JWKS, PEM signer certificates, revocation list, or a vaxport bundle) whose certificates /api/v1/verify accepts besides ours, repeatable")
 	fs.BoolVar(&c.AlertSMS, "alert-sms", false, "let slot-alert streams ask for an SMS too (at most one per 30 min per subscription)")
 	fs.Var(&c.TrustedProxies, "trusted-proxy", "CIDR of a load balancer whose X-Forwarded-For is believed, repeatable")
@@ -158,8 +158,14 @@ func (c *Config) resolve() error {
 	if _, err := c.trustedProxies(); err != nil {
 		return err
 	}
+	if c.VerifyPerMin == 0 {
+		c.VerifyPerMin = defaultVerifyPerMin
+	}
 	return nil
 }
+
+// defaultVerifyPerMin is --verify-per-minute's default.
+const defaultVerifyPerMin = 120
 
 func (c *Config) location() *time.Location {
 	loc, err := time.LoadLocation(c.TZ)

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,7 @@ import (
 	"github.com/vaxport/vaxport/internal/catalog"
 	"github.com/vaxport/vaxport/internal/cert"
 	"github.com/vaxport/vaxport/internal/cert/issuer"
+	"github.com/vaxport/vaxport/internal/certificates"
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/ratelimit"
@@ -77,6 +79,9 @@ type Main struct {
 	store vax.Store
 	keys  *keyring.Keyring
 	api   *v1.Server
+	// material is the certificate keys published now, swapped when the
+	// keyring's certificate keys change.
+	material atomic.Pointer[issuer.Material]
 	// keyReload is how often the keyring directory is re-read (10 s).
 	keyReload time.Duration
 	follower  *changefeed.Follower
@@ -207,15 +212,6 @@ func (m *Main) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	vaccinations, err := vaccination.New(vaccination.Config{
-		Store: m.store, Keys: kr, Clock: m.Clock, Location: loc,
-		Interval: booker.Rules().Interval, PrecautionDoses: booker.Rules().PrecautionDoses,
-		Register: booker.Register, Account: citizens.EnsureAccount, Mobile: citizens.AccountMobile,
-		StaffMobile: people.Mobile, Notify: notify,
-	})
-	if err != nil {
-		return err
-	}
 
 	alertCfg := alerts.Config{Clock: m.Clock, Logger: m.Logger}
 	if cfg.AlertSMS {
@@ -257,6 +253,25 @@ func (m *Main) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--trust: %w", err)
 	}
+	m.material.Store(certs)
+	issued, err := certificates.New(certificates.Config{Store: m.store, Keys: kr, Material: m.material.Load,
+		Clock: m.Clock, Location: loc, VerifyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/verify"})
+	if err != nil {
+		return err
+	}
+	vaccinations, err := vaccination.New(vaccination.Config{
+		Store: m.store, Keys: kr, Clock: m.Clock, Location: loc,
+		Interval: booker.Rules().Interval, PrecautionDoses: booker.Rules().PrecautionDoses,
+		Register: booker.Register, Account: citizens.EnsureAccount, Mobile: citizens.AccountMobile,
+		StaffMobile: people.Mobile, Notify: notify,
+		Certify: func(doses []vax.Dose, series vax.Vaccine) (*vax.Certificate, error) {
+			c, err := issued.Next(doses[0].Ref, doses, []vax.Vaccine{series})
+			return &c, err
+		},
+	})
+	if err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	v1cfg := v1.Config{Catalog: cat, AdminToken: adminToken, Feed: m.follower, Tokens: citizens,
@@ -276,6 +291,8 @@ func (m *Main) Start(ctx context.Context) error {
 	cowin.New(cowin.Config{Index: ix, Logger: m.Logger, Authenticate: signIn.Authenticate}).Register(mux)
 	signIn.Register(mux)
 	cowin.NewBooking(cowin.BookingConfig{Appointments: booker, Authenticate: signIn.Authenticate}).Register(mux)
+	cowin.NewCertificates(cowin.CertificatesConfig{Certificates: issued, Authenticate: signIn.Authenticate}).Register(mux)
+	v1.RegisterCertificates(mux, issued, signIn.Authenticate)
 	healthz, readyz := api.Health(m.store, func(context.Context) error {
 		select {
 		case <-ix.Ready():
@@ -414,6 +431,7 @@ func (m *Main) reloadKeys(ctx context.Context, interval time.Duration) {
 			var trust *cert.Trust
 			if trust, err = certs.TrustWith(m.Config.Trust...); err == nil {
 				m.api.SetCertificates(certs, trust)
+				m.material.Store(certs)
 				certKeys = ids
 				m.Logger.Info("certificate keys changed: published keys rebuilt")
 			}

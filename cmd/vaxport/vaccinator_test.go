@@ -217,6 +217,44 @@ func TestVaccinatorJourney(t *testing.T) {
 		t.Errorf("beneficiaries after dose 1 = %+v, want Partially Vaccinated on %s", list.Beneficiaries, today.Cowin())
 	}
 
+	// The dose came with a certificate: provisional after dose 1, both QR
+	// texts valid with our verifier, the Co-WIN download a PDF.
+	var certificate struct {
+		Status string `json:"status"`
+		Doses  int    `json:"doses"`
+		SHC    string `json:"shc"`
+		DCC    string `json:"dcc"`
+	}
+	call(t, "GET", u+"/api/v1/certificates/"+ben.Ref, citizen, "", &certificate)
+	if certificate.Status != "provisional" || certificate.Doses != 1 || !strings.HasPrefix(certificate.SHC, "shc:/") || !strings.HasPrefix(certificate.DCC, "HC1:") {
+		t.Errorf("certificate after dose 1 = %+v, want a provisional one with both QR texts", certificate)
+	}
+	for _, qr := range []string{certificate.SHC, certificate.DCC} {
+		var verdict struct {
+			Valid bool `json:"valid"`
+		}
+		body, _ := json.Marshal(map[string]string{"qr": qr})
+		call(t, "POST", u+"/api/v1/verify", "", string(body), &verdict)
+		if !verdict.Valid {
+			t.Errorf("our own certificate %.12s… does not verify", qr)
+		}
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", u+"/api/v2/registration/certificate/download?beneficiary_reference_id="+ben.Ref, nil)
+	req.Header.Set("Authorization", "Bearer "+citizen)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(string(pdf), "%PDF") {
+		t.Errorf("certificate download = %d %s (%d bytes), want a PDF", res.StatusCode, res.Header.Get("Content-Type"), len(pdf))
+	}
+	other := signInCitizen(t, m, "9812345679")
+	if status, _ := request(t, "GET", u+"/api/v1/certificates/"+ben.Ref, other, ""); status/100 != 4 {
+		t.Errorf("another account's certificate = %d, want 4xx", status)
+	}
+
 	// Another centre is not the vaccinator's.
 	status, body := request(t, "GET", fmt.Sprintf("%s/api/v1/vaccinator/queue?center_id=%d", u, seed.FirstCentreID+1), vaccinator, "")
 	if status != http.StatusForbidden {

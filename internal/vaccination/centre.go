@@ -134,7 +134,7 @@ func (s *Service) CreateLot(ctx context.Context, by vax.Staff, l vax.Lot) (vax.L
 		if _, err := centreFor(ctx, tx, by, id, manageLots); err != nil {
 			return err
 		}
-		if _, err := vaccine(ctx, tx, l.Vaccine); err != nil {
+		if _, err := s.vaccine(ctx, tx, l.Vaccine); err != nil {
 			return err
 		}
 		err := tx.CreateLot(ctx, l)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,10 +45,11 @@ type raceLostError struct{ err error }
 func (e raceLostError) Error() string { return "dose recorded concurrently: " + e.err.Error() }
 func (e raceLostError) Unwrap() error { return e.err }
 
-// RecordDose records a dose given at a centre by serves, taking it from the
-// centre's lot, in one transaction with its ChangeDose event, the OnDose
-// hook and the next dose's reminder. It links the beneficiary's live
-// appointment for the dose at that centre, if any. It is idempotent: if the dose number
+// RecordDose records a dose given at a centre by `by`, taking it from the
+// centre's lot, in one transaction with its ChangeDose event, its
+// certificate (Config.Certify) and the next dose's reminder. It links the
+// beneficiary's live appointment for the dose at that centre, if any. It is
+// idempotent: if the dose number
 // is already recorded for the beneficiary with the same vaccine, lot and
 // centre, that record is returned with created false (no dose is taken
 // from the lot twice); with other details, Conflict.
@@ -160,41 +162,36 @@ func same(d vax.Dose, r DoseRequest) error {
 	return nil
 }
 
-// record applies the rules and records the dose in tx.
+// record applies the rules and records the dose in tx: one read of
+// everything it needs (Tx.DoseFacts), one write of everything it changes
+// (Tx.CommitDose), so a dose costs two round trips to the store.
 func (s *Service) record(ctx context.Context, tx vax.Tx, by vax.Staff, r DoseRequest, now time.Time) (d vax.Dose, created, enqueued bool, err error) {
-	if _, err := centreFor(ctx, tx, by, r.CentreID, atCentre); err != nil {
+	f, err := tx.DoseFacts(ctx, r.Ref, r.CentreID, r.Lot)
+	if err != nil {
 		return vax.Dose{}, false, false, err
 	}
-	b, err := tx.Beneficiary(ctx, r.Ref)
-	if errors.Is(err, vax.ErrNotFound) {
+	if err := covers(by, f.Centre, r.CentreID, atCentre); err != nil {
+		return vax.Dose{}, false, false, err
+	}
+	b := f.Beneficiary
+	if b.Ref == "" {
 		return vax.Dose{}, false, false, fail(vax.NotFound, ReasonNoBeneficiary, "beneficiary not found")
 	}
-	if err != nil {
-		return vax.Dose{}, false, false, err
-	}
-	doses, err := tx.DosesOf(ctx, r.Ref)
-	if err != nil {
-		return vax.Dose{}, false, false, err
-	}
-	for _, d := range doses {
+	for _, d := range f.Doses {
 		if d.Dose == r.Dose {
 			err := same(d, r)
 			return d, false, false, err
 		}
 	}
-	v, err := vaccine(ctx, tx, r.Vaccine)
+	v, err := s.vaccine(ctx, tx, r.Vaccine)
 	if err != nil {
 		return vax.Dose{}, false, false, err
 	}
 	day := vax.DateOf(r.AdministeredAt, s.loc)
-	if err := s.checkDose(r, v, doses, day); err != nil {
+	if err := s.checkDose(r, v, f.Doses, day); err != nil {
 		return vax.Dose{}, false, false, err
 	}
-	if err := s.checkLot(ctx, tx, r, day); err != nil {
-		return vax.Dose{}, false, false, err
-	}
-	apptID, err := appointmentFor(ctx, tx, r)
-	if err != nil {
+	if err := checkLot(f.Lot, r, day); err != nil {
 		return vax.Dose{}, false, false, err
 	}
 	id, err := s.newID()
@@ -202,33 +199,37 @@ func (s *Service) record(ctx context.Context, tx vax.Tx, by vax.Staff, r DoseReq
 		return vax.Dose{}, false, false, err
 	}
 	d = vax.Dose{ID: id, Ref: r.Ref, Dose: r.Dose, Vaccine: v.Name, Lot: r.Lot, CentreID: r.CentreID,
-		AppointmentID: apptID, VaccinatorID: by.ID, AdministeredAt: r.AdministeredAt, RecordedAt: now.UTC().Truncate(time.Second)}
-	if err := tx.RecordDose(ctx, d); err != nil {
-		if errors.Is(err, vax.ErrConflict) {
-			return vax.Dose{}, false, false, raceLostError{err}
+		AppointmentID: appointmentFor(f, r), VaccinatorID: by.ID, AdministeredAt: r.AdministeredAt, RecordedAt: now.UTC().Truncate(time.Second)}
+	w := vax.DoseWrite{Dose: d}
+	series := v
+	if len(f.Doses) > 0 {
+		if series, err = s.vaccine(ctx, tx, f.Doses[0].Vaccine); err != nil {
+			return vax.Dose{}, false, false, err
 		}
-		return vax.Dose{}, false, false, err
 	}
-	if err := tx.AppendChange(ctx, vax.ChangeDose, d.ID); err != nil {
-		return vax.Dose{}, false, false, err
+	if w.Certificate, err = s.certify(append(slices.Clip(f.Doses), d), series); err != nil {
+		return vax.Dose{}, false, false, fmt.Errorf("certificate: %w", err)
 	}
-	if err := s.onDose(ctx, tx, d, b); err != nil {
-		return vax.Dose{}, false, false, fmt.Errorf("on dose: %w", err)
+	if f.Account.ID != "" {
+		m, ok, err := s.reminder(f.Account, b, v, r.Dose, day, now)
+		if err != nil {
+			return vax.Dose{}, false, false, err
+		}
+		if ok {
+			w.Messages = append(w.Messages, m)
+		}
 	}
-	enqueued, err = s.remind(ctx, tx, b, v, r.Dose, day, now)
-	if err != nil {
-		return vax.Dose{}, false, false, err
-	}
-	// Last: the lot's row stays locked from here to the commit, and every
-	// dose at the centre from that lot queues for it.
-	err = tx.UseLot(ctx, r.CentreID, r.Lot)
-	if errors.Is(err, vax.ErrFull) {
+	switch err := tx.CommitDose(ctx, w); {
+	case errors.Is(err, vax.ErrConflict):
+		return vax.Dose{}, false, false, raceLostError{err}
+	case errors.Is(err, vax.ErrFull):
 		return vax.Dose{}, false, false, fail(vax.Conflict, ReasonLotEmpty, "lot %q has no doses left", clip(r.Lot))
-	}
-	if err != nil {
+	case errors.Is(err, vax.ErrNotFound):
+		return vax.Dose{}, false, false, fail(vax.Invalid, ReasonUnknownLot, "lot %q is not in this centre's stock", clip(r.Lot))
+	case err != nil:
 		return vax.Dose{}, false, false, err
 	}
-	return d, true, enqueued, nil
+	return d, true, len(w.Messages) > 0, nil
 }
 
 // checkDose applies the series rules to dose r of vaccine v given on day,
@@ -255,18 +256,13 @@ func (s *Service) checkDose(r DoseRequest, v vax.Vaccine, doses []vax.Dose, day 
 	return nil
 }
 
-// checkLot checks that lot r.Lot is in the centre's stock, of the vaccine
-// and not expired on day; UseLot takes the dose from it at the end of the
-// transaction.
-func (s *Service) checkLot(ctx context.Context, tx vax.Tx, r DoseRequest, day vax.Date) error {
-	l, err := tx.Lot(ctx, r.CentreID, r.Lot)
-	if errors.Is(err, vax.ErrNotFound) {
-		return fail(vax.Invalid, ReasonUnknownLot, "lot %q is not in this centre's stock", clip(r.Lot))
-	}
-	if err != nil {
-		return err
-	}
+// checkLot checks that the lot l (zero: not in the centre's stock) is of
+// the vaccine, not expired on day and not empty; CommitDose takes the dose
+// from it.
+func checkLot(l vax.Lot, r DoseRequest, day vax.Date) error {
 	switch {
+	case l.Number == "":
+		return fail(vax.Invalid, ReasonUnknownLot, "lot %q is not in this centre's stock", clip(r.Lot))
 	case l.Vaccine != r.Vaccine:
 		return fail(vax.Invalid, ReasonLotVaccine, "lot %q is %s, not %s", clip(r.Lot), l.Vaccine, clip(r.Vaccine))
 	case day.After(l.Expiry):
@@ -279,55 +275,34 @@ func (s *Service) checkLot(ctx context.Context, tx vax.Tx, r DoseRequest, day va
 
 // appointmentFor returns the id of the beneficiary's live appointment for
 // the dose at the centre, or "" (a walk-in).
-func appointmentFor(ctx context.Context, tx vax.Tx, r DoseRequest) (string, error) {
-	as, err := tx.BeneficiaryAppointments(ctx, r.Ref)
-	if err != nil {
-		return "", err
-	}
-	for _, a := range as {
-		if a.Dose != r.Dose || !livePlace(a, r.Ref) {
-			continue
-		}
-		se, err := tx.Session(ctx, a.SessionID)
-		if err != nil {
-			return "", err
-		}
-		if se.CentreID == r.CentreID {
-			return a.ID, nil
+func appointmentFor(f vax.DoseFacts, r DoseRequest) string {
+	for _, a := range f.Appointments {
+		if a.Dose == r.Dose && f.SessionCentre[a.ID] == r.CentreID {
+			return a.ID
 		}
 	}
-	return "", nil
+	return ""
 }
 
-// remind enqueues, in tx, one SMS to the beneficiary's account for the
-// next dose of the primary series, due interval days after day at 09:00.
-// A beneficiary without an account (a walk-in without a mobile) gets none.
-func (s *Service) remind(ctx context.Context, tx vax.Tx, b vax.Beneficiary, v vax.Vaccine, dose int, day vax.Date, now time.Time) (bool, error) {
+// reminder returns the SMS to the beneficiary's account for the next dose
+// of the primary series, due interval days after day at 09:00 (false when
+// the series is complete).
+func (s *Service) reminder(acct vax.Account, b vax.Beneficiary, v vax.Vaccine, dose int, day vax.Date, now time.Time) (vax.OutboxMessage, bool, error) {
 	if dose >= v.Doses {
-		return false, nil
-	}
-	acct, err := tx.Account(ctx, b.AccountID)
-	if errors.Is(err, vax.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
+		return vax.OutboxMessage{}, false, nil
 	}
 	to, err := s.mobile(acct)
 	if err != nil {
-		return false, fmt.Errorf("reminder: %w", err)
+		return vax.OutboxMessage{}, false, fmt.Errorf("reminder: %w", err)
 	}
 	id, err := s.newID()
 	if err != nil {
-		return false, err
+		return vax.OutboxMessage{}, false, err
 	}
 	due := day.AddDays(s.interval(v))
 	text := fmt.Sprintf("vaxport: dose %d of %s for beneficiary %s is due from %s. Book a slot or visit a centre.",
 		dose+1, v.Name, maskRef(b.Ref), due.Cowin())
-	err = outbox.Enqueue(ctx, tx, s.keys, outbox.Message{ID: id, Kind: MessageDoseDue, To: to, Text: text,
+	m, err := outbox.Seal(s.keys, outbox.Message{ID: id, Kind: MessageDoseDue, To: to, Text: text,
 		CreatedAt: now, NotBefore: due.Start(s.loc).Add(reminderAt)})
-	if err != nil {
-		return false, err
-	}
-	return true, nil
+	return m, err == nil, err
 }

@@ -100,11 +100,11 @@ func newEnv(t testing.TB, open opener) *env {
 		Interval: e.booking.Rules().Interval,
 		Account:  e.ensureAccount, Register: e.booking.Register, Mobile: mobile,
 		StaffMobile: func(s vax.Staff) (string, error) { return e.openMobile(s.MobileSealed, s.ID) },
-		OnDose: func(_ context.Context, _ vax.Tx, d vax.Dose, _ vax.Beneficiary) error {
+		Certify: func(doses []vax.Dose, _ vax.Vaccine) (*vax.Certificate, error) {
 			if e.doseHook != nil {
-				return e.doseHook(d)
+				return nil, e.doseHook(doses[len(doses)-1])
 			}
-			return nil
+			return nil, nil
 		},
 		Notify: func() { e.notified++ },
 	})

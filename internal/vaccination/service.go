@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vaxport/vaxport/internal/booking"
@@ -38,9 +39,11 @@ type Config struct {
 	// StaffMobile returns a staff member's mobile number in clear, to flag
 	// serious adverse events to district admins.
 	StaffMobile func(vax.Staff) (string, error)
-	// OnDose runs inside a dose's transaction after its record is inserted
-	// (certificates plug in here); nil: nothing.
-	OnDose func(ctx context.Context, tx vax.Tx, d vax.Dose, b vax.Beneficiary) error
+	// Certify returns the certificate to issue with a dose, given every
+	// dose of the beneficiary (the new one last) and the vaccine of its
+	// series (certificates.Service.Certify): it is written in the dose's
+	// transaction. nil, or a nil certificate: none.
+	Certify func(doses []vax.Dose, series vax.Vaccine) (*vax.Certificate, error)
 	// Notify is called after a transaction that enqueued SMS committed
 	// (sms.Dispatcher.Notify); nil: dispatchers find them when they poll.
 	Notify func()
@@ -65,9 +68,10 @@ type Service struct {
 	register    func(ctx context.Context, tx vax.Tx, accountID string, nb booking.NewBeneficiary) (vax.Beneficiary, error)
 	mobile      func(vax.Account) (string, error)
 	staffMobile func(vax.Staff) (string, error)
-	onDose      func(ctx context.Context, tx vax.Tx, d vax.Dose, b vax.Beneficiary) error
+	certify     func(doses []vax.Dose, series vax.Vaccine) (*vax.Certificate, error)
 	notify      func()
 	maxFailures int
+	vaccines    vaccineCache
 }
 
 // New returns a Service.
@@ -83,7 +87,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{store: cfg.Store, keys: cfg.Keys, clock: cfg.Clock, random: cfg.Random, loc: cfg.Location,
 		interval: cfg.Interval, precaution: cfg.PrecautionDoses, account: cfg.Account, register: cfg.Register,
-		mobile: cfg.Mobile, staffMobile: cfg.StaffMobile, onDose: cfg.OnDose, notify: cfg.Notify,
+		mobile: cfg.Mobile, staffMobile: cfg.StaffMobile, certify: cfg.Certify, notify: cfg.Notify,
 		maxFailures: cfg.MaxCodeFailures}
 	if s.clock == nil {
 		s.clock = vax.SystemClock{}
@@ -97,8 +101,8 @@ func New(cfg Config) (*Service, error) {
 	if s.interval == nil {
 		s.interval = func(v vax.Vaccine) int { return v.IntervalDays }
 	}
-	if s.onDose == nil {
-		s.onDose = func(context.Context, vax.Tx, vax.Dose, vax.Beneficiary) error { return nil }
+	if s.certify == nil {
+		s.certify = func([]vax.Dose, vax.Vaccine) (*vax.Certificate, error) { return nil, nil }
 	}
 	if s.notify == nil {
 		s.notify = func() {}
@@ -160,26 +164,35 @@ func centreID(by vax.Staff, id int64) (int64, error) {
 }
 
 // centreFor reads the centre id in tx and checks that by, in one of roles,
-// covers it. An unknown centre and one outside the scope answer alike for
-// staff scoped to centres, so neither is probed.
+// covers it.
 func centreFor(ctx context.Context, tx vax.Tx, by vax.Staff, id int64, roles []vax.Role) (vax.Centre, error) {
 	if err := allowed(by, roles); err != nil {
 		return vax.Centre{}, err
 	}
 	c, err := tx.Centre(ctx, id)
-	if errors.Is(err, vax.ErrNotFound) {
-		if slices.Contains(by.CentreIDs, id) || by.Role == vax.RoleNationalAdmin {
-			return vax.Centre{}, fail(vax.NotFound, ReasonNoCentre, "centre %d not found", id)
-		}
-		return vax.Centre{}, forbidden("centre %d is not in your scope", id)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, vax.ErrNotFound) {
 		return vax.Centre{}, err
 	}
-	if !by.Covers(c) {
-		return vax.Centre{}, forbidden("centre %d is not in your scope", id)
+	return c, covers(by, c, id, roles)
+}
+
+// covers checks that by, in one of roles, covers the centre c read for id
+// (zero when unknown). An unknown centre and one outside the scope answer
+// alike for staff scoped to centres, so neither is probed.
+func covers(by vax.Staff, c vax.Centre, id int64, roles []vax.Role) error {
+	if err := allowed(by, roles); err != nil {
+		return err
 	}
-	return c, nil
+	if c.ID == 0 {
+		if slices.Contains(by.CentreIDs, id) || by.Role == vax.RoleNationalAdmin {
+			return fail(vax.NotFound, ReasonNoCentre, "centre %d not found", id)
+		}
+		return forbidden("centre %d is not in your scope", id)
+	}
+	if !by.Covers(c) {
+		return forbidden("centre %d is not in your scope", id)
+	}
+	return nil
 }
 
 // checkRef refuses a malformed reference id before any lookup.
@@ -201,16 +214,36 @@ func maskRef(ref string) string {
 	return "**********" + ref[len(ref)-4:]
 }
 
-// vaccine returns the vaccine named name.
-func vaccine(ctx context.Context, tx vax.Tx, name string) (vax.Vaccine, error) {
-	vs, err := tx.Vaccines(ctx)
+// vaccineCache keeps the vaccines (master data, changed only by an
+// operator's migrate) for a minute, so a dose does not read them.
+type vaccineCache struct {
+	mu   sync.Mutex
+	list []vax.Vaccine
+	at   time.Time
+}
+
+// vaccineTTL is how long the vaccine list is trusted.
+const vaccineTTL = time.Minute
+
+// vaccine returns the vaccine named name, from the cache, or from tx when
+// the cache is old or does not know the name.
+func (s *Service) vaccine(ctx context.Context, tx vax.Tx, name string) (vax.Vaccine, error) {
+	now := s.clock.Now()
+	s.vaccines.mu.Lock()
+	list, fresh := s.vaccines.list, now.Sub(s.vaccines.at) < vaccineTTL
+	s.vaccines.mu.Unlock()
+	if i := slices.IndexFunc(list, func(v vax.Vaccine) bool { return v.Name == name }); fresh && i >= 0 {
+		return list[i], nil
+	}
+	list, err := tx.Vaccines(ctx)
 	if err != nil {
 		return vax.Vaccine{}, err
 	}
-	for _, v := range vs {
-		if v.Name == name {
-			return v, nil
-		}
+	s.vaccines.mu.Lock()
+	s.vaccines.list, s.vaccines.at = list, now
+	s.vaccines.mu.Unlock()
+	if i := slices.IndexFunc(list, func(v vax.Vaccine) bool { return v.Name == name }); i >= 0 {
+		return list[i], nil
 	}
 	return vax.Vaccine{}, fail(vax.Invalid, ReasonUnknownVaccine, "unknown vaccine %q", clip(name))
 }

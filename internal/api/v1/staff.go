@@ -2,7 +2,6 @@ package v1
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -224,6 +223,3 @@ func (s *Server) handleListStaff(w http.ResponseWriter, r *http.Request) error {
 	}
 	return api.WriteJSON(w, http.StatusOK, resp)
 }
-
-// itoa formats a centre id for messages.
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

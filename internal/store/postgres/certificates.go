@@ -10,10 +10,8 @@ import (
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
-// Certificates. Issuing is on the dose's hot path, so it is one statement
-// in the common case; the partial unique index on (ref) WHERE superseded_by
-// IS NULL is what keeps a beneficiary at one current certificate when two
-// issues for it run at once (see IssueCertificate).
+// Certificates. Issuing is on the dose's hot path, so it is one round trip
+// (see IssueCertificate).
 
 const certificateCols = `id::text, ref, doses, final, issued_at, COALESCE(superseded_by::text, ''), superseded_at`
 
@@ -26,30 +24,32 @@ func scanCertificate(r pgx.Row) (vax.Certificate, error) {
 	return c, err
 }
 
-// issueSQL supersedes the current certificate of $2 by $1 and inserts $1
-// as current. Under READ COMMITTED a concurrent issue for the same
-// beneficiary either holds the current row (the UPDATE waits for it and,
-// once it commits, finds the row no longer current) or has inserted its own
-// current row (the INSERT waits for it and, once it commits, conflicts on
-// the partial unique index). Either way this statement inserts nothing and
-// IssueCertificate runs it again on a fresh snapshot, in which the winner's
-// certificate is the current one to supersede. The UPDATE also waits until
-// the id is known to be free, so a taken id supersedes nothing.
-const issueSQL = `WITH old AS (
-	UPDATE certificates SET superseded_by = $1, superseded_at = $5
-	WHERE ref = $2 AND superseded_by IS NULL
-	  AND NOT EXISTS (SELECT 1 FROM certificates WHERE id = $1)
-	RETURNING id
+// Issuing takes three statements sent as one pipelined batch (one round
+// trip): a transaction-scoped advisory lock on the beneficiary, so that
+// concurrent issues for one beneficiary take turns; then, each on a fresh
+// READ COMMITTED snapshot that sees every earlier issue for it committed,
+// supersedeCertificateSQL marks the current certificate superseded by the
+// new id and insertCertificateSQL inserts the new one. (One statement with
+// a data-modifying CTE would not do: its INSERT runs before the CTE's
+// UPDATE and conflicts with the row about to be superseded.) The partial
+// unique index on (ref) WHERE superseded_by IS NULL still guards writers
+// that do not take the lock: against one of those the INSERT inserts
+// nothing, and IssueCertificate runs the pair again. The UPDATE checks that
+// the id is free, so a taken id supersedes nothing.
+const (
+	supersedeCertificateSQL = `UPDATE certificates SET superseded_by = $1, superseded_at = $3
+		WHERE ref = $2 AND superseded_by IS NULL AND NOT EXISTS (SELECT 1 FROM certificates WHERE id = $1)`
+	issueCertificateSQL = `INSERT INTO certificates (id, ref, doses, final, issued_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`
 )
-INSERT INTO certificates (id, ref, doses, final, issued_at)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT DO NOTHING`
 
-// issueAttempts bounds the reruns of issueSQL. Before rerunning, an issue
-// takes an advisory lock on the beneficiary, so reruns take turns; only an
-// issue on its first, unlocked attempt can still get in first, once, so a
-// rerun loses at most once per concurrent issue for the same beneficiary.
-const issueAttempts = 64
+// certificateLock is the advisory lock key of a beneficiary's certificates.
+func certificateLock(ref string) int64 { return lockKey("vaxport certificate " + ref) }
+
+// issueAttempts bounds the runs of the supersede-and-insert pair. Under
+// the lock, only a writer that does not take it can make one insert
+// nothing, so more than a few means something is wrong.
+const issueAttempts = 8
 
 // IssueCertificate supersedes c.Ref's current certificate, if any, by c and
 // inserts c.
@@ -70,21 +70,19 @@ func (t *tx) IssueCertificate(ctx context.Context, c vax.Certificate) error {
 	if err := vax.ValidBeneficiaryRef(c.Ref); err != nil {
 		return err
 	}
-	for i := range issueAttempts {
-		tag, err := t.tx.Exec(ctx, issueSQL, c.ID, c.Ref, c.Doses, c.Final, stamp(c.IssuedAt))
+	for attempt := range issueAttempts {
+		b := &pgx.Batch{}
+		if attempt == 0 {
+			b.Queue("SELECT pg_advisory_xact_lock($1)", certificateLock(c.Ref))
+		}
+		b.Queue(supersedeCertificateSQL, c.ID, c.Ref, stamp(c.IssuedAt))
+		b.Queue(issueCertificateSQL, c.ID, c.Ref, c.Doses, c.Final, stamp(c.IssuedAt))
+		inserted, err := sendIssue(t.tx.SendBatch(ctx, b), b.Len())
 		if err != nil {
 			return dbErr(err, "issue certificate")
 		}
-		if tag.RowsAffected() == 1 {
+		if inserted {
 			return nil
-		}
-		if i == 0 {
-			// Another issue for c.Ref got in first: queue behind the others
-			// that did not (the common case, one issue at a time, never
-			// takes this lock).
-			if _, err := t.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("vaxport certificate "+c.Ref)); err != nil {
-				return dbErr(err, "issue certificate")
-			}
 		}
 		var taken bool
 		if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM certificates WHERE id = $1)`, c.ID).Scan(&taken); err != nil {
@@ -95,6 +93,26 @@ func (t *tx) IssueCertificate(ctx context.Context, c vax.Certificate) error {
 		}
 	}
 	return vax.Errorf(vax.Unavailable, "issue certificate: too many concurrent issues for one beneficiary, try again")
+}
+
+// sendIssue reads the results of an issue batch of n statements and
+// reports whether its last, the INSERT, inserted the certificate.
+func sendIssue(br pgx.BatchResults, n int) (inserted bool, err error) {
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for i := range n {
+		tag, err := br.Exec()
+		if err != nil {
+			return false, err
+		}
+		if i == n-1 {
+			inserted = tag.RowsAffected() == 1
+		}
+	}
+	return inserted, nil
 }
 
 // CurrentCertificate returns ref's current certificate; NotFound when none.

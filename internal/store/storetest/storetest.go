@@ -113,6 +113,13 @@ func contracts() []contract {
 		{"Tx.CentreQueue", testCentreQueue},
 		{"Tx.RecordAdverseEvent", testRecordAdverseEvent},
 		{"Tx.AdverseEvents", testAdverseEvents},
+
+		{"Tx.DoseFacts", testDoseFacts},
+		{"Tx.CommitDose", testCommitDose},
+		{"Tx.IssueCertificate", testIssueCertificate},
+		{"Tx.CurrentCertificate", testCurrentCertificate},
+		{"Tx.Certificate", testCertificate},
+		{"Tx.SupersededCertificates", testSupersededCertificates},
 	}
 }
 
