@@ -264,10 +264,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Interval: booker.Rules().Interval, PrecautionDoses: booker.Rules().PrecautionDoses,
 		Register: booker.Register, Account: citizens.EnsureAccount, Mobile: citizens.AccountMobile,
 		StaffMobile: people.Mobile, Notify: notify,
-		Certify: func(doses []vax.Dose, series vax.Vaccine) (*vax.Certificate, error) {
-			c, err := issued.Next(doses[0].Ref, doses, []vax.Vaccine{series})
-			return &c, err
-		},
+		Certify: issued.Certify,
 	})
 	if err != nil {
 		return err

@@ -38,7 +38,7 @@ func BenchmarkIssue(b *testing.B) {
 						if err := tx.RecordDose(context.Background(), d); err != nil {
 							return err
 						}
-						return e.svc.Issue(context.Background(), tx, d, ben)
+						return e.svc.Issue(context.Background(), tx, ben.Ref)
 					})
 					if err != nil {
 						b.Error(err)

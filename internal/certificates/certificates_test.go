@@ -185,14 +185,14 @@ func TestCRLUnknownKey(t *testing.T) {
 func TestReissue(t *testing.T) {
 	e := newEnv(t, openSQLite)
 	b := e.beneficiary(t, 1, 1)
-	e.inTx(t, func(ctx context.Context, tx vax.Tx) error { return e.svc.Reissue(ctx, tx, b.Ref) })
+	e.inTx(t, func(ctx context.Context, tx vax.Tx) error { return e.svc.Issue(ctx, tx, b.Ref) })
 	if _, err := e.svc.For(t.Context(), accountID(1), b.Ref); vax.ErrorReason(err) != certificates.ReasonNoCertificate {
 		t.Errorf("Reissue with no dose, then For: %v; want no certificate", err)
 	}
 	e.vaccinate(t, b, 1, masterdata.Covishield)
 	old := e.current(t, b.Ref)
 	e.clock.Advance(time.Hour)
-	e.inTx(t, func(ctx context.Context, tx vax.Tx) error { return e.svc.Reissue(ctx, tx, b.Ref) })
+	e.inTx(t, func(ctx context.Context, tx vax.Tx) error { return e.svc.Issue(ctx, tx, b.Ref) })
 	got := e.current(t, b.Ref)
 	if got.ID == old.ID || got.Doses != old.Doses || got.Final != old.Final {
 		t.Errorf("Reissue: %+v after %+v; want a new certificate of the same doses", got, old)

@@ -146,7 +146,7 @@ func (e *env) vaccinate(t testing.TB, b vax.Beneficiary, n int, vaccine string) 
 		if err := tx.RecordDose(ctx, d); err != nil {
 			return err
 		}
-		return e.svc.Issue(ctx, tx, d, b)
+		return e.svc.Issue(ctx, tx, b.Ref)
 	})
 }
 

@@ -83,22 +83,33 @@ func cmpOr(a, b int) int {
 	return b
 }
 
-// Issue is the vaccination service's OnDose hook. In tx, right after d was
-// recorded, it issues b's certificate attesting every dose recorded so far:
-// provisional until the primary series of the first dose's vaccine is
-// complete, final after. It supersedes (revokes) b's current certificate.
-func (s *Service) Issue(ctx context.Context, tx vax.Tx, d vax.Dose, b vax.Beneficiary) error {
-	return s.issue(ctx, tx, b.Ref)
+// Certify returns the certificate to issue with a dose (the vaccination
+// service's Config.Certify): doses are every dose record of the
+// beneficiary, the new one last, in dose order; series is the first dose's
+// vaccine. The certificate attests them all, provisional until the series
+// is complete, final after. It draws the id, stamps the time and touches
+// no store: the dose's transaction writes it (Tx.CommitDose), superseding
+// the beneficiary's current certificate.
+func (s *Service) Certify(doses []vax.Dose, series vax.Vaccine) (*vax.Certificate, error) {
+	if len(doses) == 0 {
+		return nil, vax.Errorf(vax.Internal, "certificate: no dose to attest")
+	}
+	if series.Name != doses[0].Vaccine {
+		return nil, vax.Errorf(vax.Internal, "certificate: the series is %s, not %s", doses[0].Vaccine, series.Name)
+	}
+	id, err := vax.NewUUID(s.random)
+	if err != nil {
+		return nil, vax.Wrap(vax.Internal, err, "certificate: draw an id")
+	}
+	final := doses[len(doses)-1].Dose >= series.Doses
+	return &vax.Certificate{ID: id, Ref: doses[0].Ref, Doses: len(doses), Final: final, IssuedAt: s.clock.Now().UTC()}, nil
 }
 
-// Reissue issues a new certificate for ref, superseding the current one,
-// after the beneficiary's details changed (a correction, a merge). A
-// beneficiary with no dose recorded has no certificate: nothing happens.
-func (s *Service) Reissue(ctx context.Context, tx vax.Tx, ref string) error {
-	return s.issue(ctx, tx, ref)
-}
-
-func (s *Service) issue(ctx context.Context, tx vax.Tx, ref string) error {
+// Issue issues ref's certificate anew in tx from its dose records,
+// superseding the current one: after the beneficiary's details changed (a
+// correction, a merge). A beneficiary with no dose has no certificate:
+// nothing happens.
+func (s *Service) Issue(ctx context.Context, tx vax.Tx, ref string) error {
 	doses, err := tx.DosesOf(ctx, ref)
 	if err != nil {
 		return err
@@ -110,31 +121,15 @@ func (s *Service) issue(ctx context.Context, tx vax.Tx, ref string) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.Next(ref, doses, vaccines)
+	series, ok := vaccineNamed(vaccines, doses[0].Vaccine)
+	if !ok {
+		return vax.Errorf(vax.Internal, "certificate: dose of unknown vaccine %q", doses[0].Vaccine)
+	}
+	c, err := s.Certify(doses, series)
 	if err != nil {
 		return err
 	}
-	return tx.IssueCertificate(ctx, c)
-}
-
-// Next returns the certificate to issue for ref once doses are recorded:
-// every dose record of ref, the new one included, in dose order; vaccines
-// must hold the first dose's vaccine. It draws the id and stamps the time
-// and touches no store, for a caller that writes the certificate itself
-// (Tx.CommitDose's DoseWrite.Certificate) with what it has already read.
-func (s *Service) Next(ref string, doses []vax.Dose, vaccines []vax.Vaccine) (vax.Certificate, error) {
-	if len(doses) == 0 {
-		return vax.Certificate{}, vax.Errorf(vax.Internal, "certificate: no dose to attest")
-	}
-	final, err := seriesComplete(doses, vaccines)
-	if err != nil {
-		return vax.Certificate{}, err
-	}
-	id, err := vax.NewUUID(s.random)
-	if err != nil {
-		return vax.Certificate{}, vax.Wrap(vax.Internal, err, "certificate: draw an id")
-	}
-	return vax.Certificate{ID: id, Ref: ref, Doses: len(doses), Final: final, IssuedAt: s.clock.Now().UTC()}, nil
+	return tx.IssueCertificate(ctx, *c)
 }
 
 // vaccinesFresh is how long Issue trusts the vaccines it last read: a
@@ -159,17 +154,6 @@ func (s *Service) vaccines(ctx context.Context, tx vax.Tx, name string) ([]vax.V
 	s.vaxList, s.vaxAt = vs, now
 	s.vaxMu.Unlock()
 	return vs, nil
-}
-
-// seriesComplete reports whether doses (in dose order) complete the primary
-// series of the first dose's vaccine. Later doses (precaution doses, or a
-// series finished with another product) count towards it.
-func seriesComplete(doses []vax.Dose, vaccines []vax.Vaccine) (bool, error) {
-	v, ok := vaccineNamed(vaccines, doses[0].Vaccine)
-	if !ok {
-		return false, vax.Errorf(vax.Internal, "certificate: dose of unknown vaccine %q", doses[0].Vaccine)
-	}
-	return doses[len(doses)-1].Dose >= v.Doses, nil
 }
 
 func vaccineNamed(vs []vax.Vaccine, name string) (vax.Vaccine, bool) {

@@ -12,8 +12,8 @@ import (
 )
 
 // BenchmarkRecordDose records dose 1 for distinct beneficiaries from 16
-// concurrent tablets, each dose with its lot decrement, ChangeDose event and
-// reminder SMS, as on the record day (~470 doses/s in its busiest hour).
+// concurrent tablets, each dose with its certificate, lot decrement,
+// ChangeDose event and reminder SMS, as on the record day (~470 doses/s in its busiest hour).
 // "bare-tx" is the baseline of the same run: a transaction that only
 // appends a change, the floor of any durable write. "one-lot" draws every
 // dose from one lot (its row is a queue); "16-centres" spreads them over

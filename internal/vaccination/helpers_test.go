@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/vaxport/vaxport/internal/booking"
+	"github.com/vaxport/vaxport/internal/cert/issuer"
+	"github.com/vaxport/vaxport/internal/certificates"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/masterdata"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
@@ -95,16 +97,27 @@ func newEnv(t testing.TB, open opener) *env {
 	if err != nil {
 		t.Fatalf("booking.New: %v", err)
 	}
+	material, err := issuer.Build(keys, "https://vaxport.example")
+	if err != nil {
+		t.Fatalf("issuer: %v", err)
+	}
+	certs, err := certificates.New(certificates.Config{Store: e.store, Keys: keys, Clock: e.clock, Location: ist,
+		Material: func() *issuer.Material { return material }})
+	if err != nil {
+		t.Fatalf("certificates.New: %v", err)
+	}
 	e.svc, err = vaccination.New(vaccination.Config{
 		Store: e.store, Keys: keys, Clock: e.clock, Location: ist,
 		Interval: e.booking.Rules().Interval,
 		Account:  e.ensureAccount, Register: e.booking.Register, Mobile: mobile,
 		StaffMobile: func(s vax.Staff) (string, error) { return e.openMobile(s.MobileSealed, s.ID) },
-		Certify: func(doses []vax.Dose, _ vax.Vaccine) (*vax.Certificate, error) {
+		Certify: func(doses []vax.Dose, series vax.Vaccine) (*vax.Certificate, error) {
 			if e.doseHook != nil {
-				return nil, e.doseHook(doses[len(doses)-1])
+				if err := e.doseHook(doses[len(doses)-1]); err != nil {
+					return nil, err
+				}
 			}
-			return nil, nil
+			return certs.Certify(doses, series)
 		},
 		Notify: func() { e.notified++ },
 	})

@@ -82,7 +82,7 @@ func New(t testing.TB) Fixture {
 		if err := tx.RecordDose(ctx, d); err != nil {
 			return err
 		}
-		return svc.Issue(ctx, tx, d, b)
+		return svc.Issue(ctx, tx, b.Ref)
 	})
 	if err != nil {
 		t.Fatal(err)
