@@ -32,7 +32,6 @@ import (
 	"github.com/vaxport/vaxport/internal/auth/authmetrics"
 	"github.com/vaxport/vaxport/internal/booking"
 	"github.com/vaxport/vaxport/internal/catalog"
-	"github.com/vaxport/vaxport/internal/cert"
 	"github.com/vaxport/vaxport/internal/cert/issuer"
 	"github.com/vaxport/vaxport/internal/certificates"
 	"github.com/vaxport/vaxport/internal/changefeed"
@@ -82,7 +81,8 @@ type Main struct {
 	// material is the certificate keys published now, swapped when the
 	// keyring's certificate keys change.
 	material atomic.Pointer[issuer.Material]
-	// keyReload is how often the keyring directory is re-read (10 s).
+	// keyReload is how often the keyring directory and the revocation
+	// lists are re-read (10 s).
 	keyReload time.Duration
 	follower  *changefeed.Follower
 	srv       *http.Server
@@ -284,7 +284,11 @@ func (m *Main) Start(ctx context.Context) error {
 	if m.keyReload <= 0 {
 		m.keyReload = 10 * time.Second
 	}
-	m.goRun(func() { m.reloadKeys(runCtx, m.keyReload) })
+	published := ""
+	if err := m.publish(ctx, issued, &published); err != nil {
+		return fmt.Errorf("publish certificate keys: %w", err)
+	}
+	m.goRun(func() { m.republish(runCtx, issued, published, m.keyReload) })
 	cowin.New(cowin.Config{Index: ix, Logger: m.Logger, Authenticate: signIn.Authenticate}).Register(mux)
 	signIn.Register(mux)
 	cowin.NewBooking(cowin.BookingConfig{Appointments: booker, Authenticate: signIn.Authenticate}).Register(mux)
@@ -401,14 +405,14 @@ func (m *Main) pruneIdempotency(ctx context.Context, b *booking.Service) {
 	}
 }
 
-// reloadKeys re-reads the keyring directory every interval, so keys
-// rotated on another node (and copied here) come into use without a
-// restart; when the certificate keys changed, the published issuer keys and
-// the verification trust are rebuilt.
-func (m *Main) reloadKeys(ctx context.Context, interval time.Duration) {
+// republish re-reads the keyring directory and the revocation lists every
+// interval: when the certificate keys or a list changed (a rotation on
+// disk, a superseded certificate), the published keys, trust bundle and the
+// online verifier's trust are rebuilt, so a rotated key signs and a revoked
+// certificate is reported revoked without a restart.
+func (m *Main) republish(ctx context.Context, issued *certificates.Service, published string, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	certKeys := certKeyIDs(m.keys)
 	for {
 		select {
 		case <-ctx.Done():
@@ -417,26 +421,41 @@ func (m *Main) reloadKeys(ctx context.Context, interval time.Duration) {
 		}
 		if err := m.keys.Reload(); err != nil {
 			m.Logger.Error("keyring reload failed; the loaded keys stay in use", "err", err)
-			continue
-		}
-		ids := certKeyIDs(m.keys)
-		if ids == certKeys {
-			continue
-		}
-		certs, err := issuer.Build(m.keys, m.Config.PublicURL)
-		if err == nil {
-			var trust *cert.Trust
-			if trust, err = certs.TrustWith(m.Config.Trust...); err == nil {
-				m.api.SetCertificates(certs, trust)
-				m.material.Store(certs)
-				certKeys = ids
-				m.Logger.Info("certificate keys changed: published keys rebuilt")
-			}
-		}
-		if err != nil {
+		} else if err := m.publish(ctx, issued, &published); err != nil {
 			m.Logger.Error("rebuild published certificate keys", "err", err)
 		}
 	}
+}
+
+// publish rebuilds the certificate material when the keys or revocation
+// lists differ from *published (a summary of what is out), and records it.
+func (m *Main) publish(ctx context.Context, issued *certificates.Service, published *string) error {
+	crls, err := issued.CRLs(ctx)
+	if err != nil {
+		return err
+	}
+	now := certKeyIDs(m.keys)
+	for _, c := range crls {
+		now += fmt.Sprintf(" %s:%d", c.Kid, c.Ctr)
+	}
+	if now == *published {
+		return nil
+	}
+	certs, err := issuer.Build(m.keys, m.Config.PublicURL, crls...)
+	if err != nil {
+		return err
+	}
+	trust, err := certs.TrustWith(m.Config.Trust...)
+	if err != nil {
+		return err
+	}
+	m.api.SetCertificates(certs, trust)
+	m.material.Store(certs)
+	if *published != "" {
+		m.Logger.Info("certificate keys or revocation lists changed: published keys rebuilt")
+	}
+	*published = now
+	return nil
 }
 
 // certKeyIDs names the keyring's certificate keys, active first.

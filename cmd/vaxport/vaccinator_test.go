@@ -390,3 +390,97 @@ func TestStaffSuspensionAcrossNodes(t *testing.T) {
 }
 
 var staffIDLine = regexp.MustCompile(`staff id ([0-9a-f-]{36})`)
+
+// TestSupersededCertificateIsRevoked: a walk-in gets dose 1 (recorded 29
+// days late, from a lot a facility admin just received) and dose 2 now; the
+// provisional certificate is superseded by the final one, the published
+// keys announce a revocation list that lists it, and the online verifier
+// reports it revoked while the final one verifies.
+func TestSupersededCertificateIsRevoked(t *testing.T) {
+	dir := t.TempDir()
+	m := &Main{Config: Config{Demo: true, DataDir: dir, Seed: 11, Centres: 800, Addr: "127.0.0.1:0", TZ: "Asia/Kolkata", VerifyPerMin: -1},
+		Clock: atTenIST(), keyReload: 20 * time.Millisecond}
+	if err := m.Start(t.Context()); err != nil {
+		m.Close()
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	u := m.URL()
+	now := m.Clock.Now()
+
+	admin := signInStaff(t, m, "9000000002")
+	expiry := now.AddDate(1, 0, 0).In(mustIST(t)).Format("02-01-2006")
+	call(t, "POST", u+"/api/v1/admin/lots", admin, fmt.Sprintf(
+		`{"center_id":%d,"lot":"CVX-T1","vaccine":"COVAXIN","manufacturer":"Bharat Biotech","expiry":%q,"received":10}`,
+		seed.FirstCentreID, expiry), nil)
+
+	vaccinator := signInStaff(t, m, "9000000001")
+	aadhaar := "45678901234" + string(vax.VerhoeffDigit("45678901234"))
+	var walkIn struct {
+		Ref string `json:"beneficiary_reference_id"`
+	}
+	call(t, "POST", u+"/api/v1/vaccinator/walkins", vaccinator,
+		`{"name":"Meera Pillai","birth_year":"1970","gender_id":2,"photo_id_type":1,"photo_id_number":"`+aadhaar+`","comorbidity_ind":"N","mobile":"9812345671"}`, &walkIn)
+	dose := func(n int, at time.Time) {
+		t.Helper()
+		call(t, "POST", u+"/api/v1/vaccinator/doses", vaccinator, fmt.Sprintf(
+			`{"beneficiary_reference_id":%q,"vaccine":"COVAXIN","lot":"CVX-T1","dose":%d,"administered_at":%q}`,
+			walkIn.Ref, n, at.Format(time.RFC3339)), nil)
+	}
+	type certificate struct {
+		ID     string `json:"certificate_id"`
+		Status string `json:"status"`
+		SHC    string `json:"shc"`
+		DCC    string `json:"dcc"`
+	}
+	citizen := signInCitizen(t, m, "9812345671") // the walk-in's number finds the record
+	dose(1, now.AddDate(0, 0, -29))
+	var first, final certificate
+	call(t, "GET", u+"/api/v1/certificates/"+walkIn.Ref, citizen, "", &first)
+	dose(2, now)
+	call(t, "GET", u+"/api/v1/certificates/"+walkIn.Ref, citizen, "", &final)
+	if first.Status != "provisional" || final.Status != "final" || first.ID == final.ID {
+		t.Fatalf("certificates %+v then %+v, want a provisional one superseded by a final one", first, final)
+	}
+
+	verify := func(qr string) (valid, revoked bool) {
+		var v struct {
+			Valid   bool `json:"valid"`
+			Revoked bool `json:"revoked"`
+		}
+		body, _ := json.Marshal(map[string]string{"qr": qr})
+		call(t, "POST", u+"/api/v1/verify", "", string(body), &v)
+		return v.Valid, v.Revoked
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, revoked := verify(first.SHC); revoked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the superseded certificate is not reported revoked after 20 s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if valid, revoked := verify(final.SHC); !valid || revoked {
+		t.Errorf("final certificate: valid %v, revoked %v; want valid and not revoked", valid, revoked)
+	}
+	var jwks struct {
+		Keys []struct {
+			Kid        string `json:"kid"`
+			CRLVersion int    `json:"crlVersion"`
+		} `json:"keys"`
+	}
+	call(t, "GET", u+"/.well-known/jwks.json", "", "", &jwks)
+	if len(jwks.Keys) == 0 || jwks.Keys[0].CRLVersion < 2 {
+		t.Fatalf("jwks %+v: want crlVersion ≥ 2 once a certificate is revoked", jwks)
+	}
+	var crl struct {
+		Ctr  int      `json:"ctr"`
+		Rids []string `json:"rids"`
+	}
+	call(t, "GET", u+"/.well-known/crl/"+jwks.Keys[0].Kid+".json", "", "", &crl)
+	if len(crl.Rids) == 0 || crl.Ctr != jwks.Keys[0].CRLVersion {
+		t.Errorf("crl ctr %d with %d rids; want rids and ctr == crlVersion %d", crl.Ctr, len(crl.Rids), jwks.Keys[0].CRLVersion)
+	}
+}

@@ -62,6 +62,28 @@ func (s *Service) CRL(ctx context.Context, kid string) ([]byte, error) {
 	return doc, nil
 }
 
+// CRLs returns the revocation list of every published key, for the
+// published keys and the online verifier's trust (issuer.Build).
+func (s *Service) CRLs(ctx context.Context) ([]shc.CRL, error) {
+	m := s.material()
+	if m == nil {
+		return nil, nil
+	}
+	var out []shc.CRL
+	for _, k := range m.JWKS.Keys {
+		doc, err := s.CRL(ctx, k.Kid)
+		if err != nil {
+			return nil, err
+		}
+		c, err := shc.ParseCRL(doc)
+		if err != nil {
+			return nil, vax.Wrap(vax.Internal, err, "read back our revocation list")
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // refreshCRL reads the supersessions since a little before the latest
 // seen. c.mu is held.
 func (s *Service) refreshCRL(ctx context.Context) error {

@@ -49,8 +49,11 @@ type Material struct {
 
 // Build builds the Material of the keyring's certificate keys for the
 // public URL publicURL (an absolute http or https URL: vaxport's
-// --public-url).
-func Build(kr *keyring.Keyring, publicURL string) (*Material, error) {
+// --public-url). crls are the deployment's current revocation lists: each
+// key's crlVersion is its list's ctr (so SMART Health Cards verifiers know
+// to fetch it), and the bundle and Trust carry them, so what we verify
+// with reports a superseded certificate revoked.
+func Build(kr *keyring.Keyring, publicURL string, crls ...shc.CRL) (*Material, error) {
 	iss, err := Issuer(publicURL)
 	if err != nil {
 		return nil, err
@@ -59,7 +62,11 @@ func Build(kr *keyring.Keyring, publicURL string) (*Material, error) {
 	if len(keys) == 0 {
 		return nil, vax.Errorf(vax.Internal, "issuer material: the keyring has no certificate key")
 	}
-	set, err := shc.KeySet(keys, nil)
+	crlVersion := map[string]int{}
+	for _, c := range crls {
+		crlVersion[c.Kid] = max(crlVersion[c.Kid], c.Ctr)
+	}
+	set, err := shc.KeySet(keys, crlVersion)
 	if err != nil {
 		return nil, fmt.Errorf("issuer material: %w", err)
 	}
@@ -75,7 +82,7 @@ func Build(kr *keyring.Keyring, publicURL string) (*Material, error) {
 		}
 		signers = append(signers, s)
 	}
-	bundle, err := cert.NewBundle(iss, keys, nil, signers)
+	bundle, err := cert.NewBundle(iss, keys, crls, signers)
 	if err != nil {
 		return nil, fmt.Errorf("issuer material: %w", err)
 	}
