@@ -4,11 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"image"
-	"image/png"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +12,7 @@ import (
 
 	"github.com/vaxport/vaxport/internal/cert"
 	"github.com/vaxport/vaxport/internal/cert/issuer"
-	"github.com/vaxport/vaxport/internal/cert/qr"
+	"github.com/vaxport/vaxport/internal/cert/pdf/pdftest"
 	"github.com/vaxport/vaxport/internal/cert/shc"
 	"github.com/vaxport/vaxport/internal/certificates"
 	"github.com/vaxport/vaxport/internal/keyring"
@@ -219,46 +214,9 @@ func TestPDF(t *testing.T) {
 	if err != nil {
 		t.Fatalf("For: %v", err)
 	}
-	pdftoppm, err := exec.LookPath("pdftoppm")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("pdftoppm (Debian poppler-utils) is required in CI")
-		}
-		t.Skip("pdftoppm not installed (apt-get install poppler-utils)")
-	}
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "cert.pdf"), filepath.Join(dir, "page")
-	if err := os.WriteFile(in, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := exec.CommandContext(t.Context(), pdftoppm, "-png", "-r", "150", "-singlefile", in, out).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v\n%s", err, b)
-	}
-	raw, err := os.ReadFile(out + ".png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, err := png.Decode(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The SMART Health Card code is in the lower left quarter, the DCC's in
-	// the lower right (see internal/cert/pdf).
-	r := page.Bounds()
-	for want, part := range map[string]image.Rectangle{
-		is.SHC: image.Rect(r.Min.X, r.Min.Y+r.Dy()/2, r.Min.X+r.Dx()/2, r.Max.Y),
-		is.DCC: image.Rect(r.Min.X+r.Dx()/2, r.Min.Y+r.Dy()/2, r.Max.X, r.Max.Y),
-	} {
-		got, err := qr.Decode(page.(interface {
-			SubImage(image.Rectangle) image.Image
-		}).SubImage(part))
-		if err != nil {
-			t.Errorf("decode %.8s… from the printed page: %v", want, err)
-			continue
-		}
-		if got != want {
-			t.Errorf("decoded %.40q…, want %.40q…", got, want)
-		}
+	shc, dcc := pdftest.Codes(t, doc)
+	if shc != is.SHC || dcc != is.DCC {
+		t.Errorf("printed codes read %.40q… and %.40q…, want %.40q… and %.40q…", shc, dcc, is.SHC, is.DCC)
 	}
 }
 

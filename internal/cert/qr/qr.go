@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"strings"
 
@@ -161,22 +162,67 @@ func decodePNG(b []byte) (image.Image, error) {
 // image holds no readable QR code.
 func Decode(img image.Image) (text string, err error) {
 	defer recoverDecoder(&err)
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return "", vax.Wrap(vax.Invalid, err, "cannot read the image")
+	text, err = decode(img)
+	if err == nil {
+		return text, nil
 	}
-	reader := zxingqr.NewQRCodeReader()
-	res, err := reader.Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-	if err != nil {
-		// A code filling the image with no quiet zone defeats the finder
-		// pattern detector; read it as a pure barcode instead.
-		pure, perr := reader.Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
-		if perr != nil {
-			return "", vax.Wrap(vax.Invalid, err, "no readable QR code in the image")
+	// The finder-pattern detector misjudges the module size of some dense
+	// codes at some resolutions (a printed page rendered at 150 dpi, say);
+	// the same picture at another size reads.
+	b := img.Bounds()
+	for _, f := range []struct{ num, den int }{{3, 2}, {2, 1}, {3, 4}, {5, 4}} {
+		if b.Dx()*b.Dy()*f.num*f.num > MaxDecodePixels*f.den*f.den {
+			continue
 		}
-		res = pure
+		if text, err2 := decode(scale(img, f.num, f.den)); err2 == nil {
+			return text, nil
+		}
 	}
-	return res.GetText(), nil
+	return "", err
+}
+
+// decode tries the decoder's settings in turn: the hybrid binarizer suits
+// photos; a rendered page sometimes reads only with a global threshold; a
+// code filling the image with no quiet zone defeats the finder pattern
+// detector and reads as a pure barcode.
+func decode(img image.Image) (string, error) {
+	src := gozxing.NewLuminanceSourceFromImage(img)
+	reader := zxingqr.NewQRCodeReader()
+	var first error
+	for _, try := range []struct {
+		bin  func(gozxing.LuminanceSource) gozxing.Binarizer
+		hint gozxing.DecodeHintType
+	}{
+		{gozxing.NewHybridBinarizer, gozxing.DecodeHintType_TRY_HARDER},
+		{gozxing.NewGlobalHistgramBinarizer, gozxing.DecodeHintType_TRY_HARDER},
+		{gozxing.NewHybridBinarizer, gozxing.DecodeHintType_PURE_BARCODE},
+	} {
+		bmp, err := gozxing.NewBinaryBitmap(try.bin(src))
+		if err != nil {
+			return "", vax.Wrap(vax.Invalid, err, "cannot read the image")
+		}
+		res, err := reader.Decode(bmp, map[gozxing.DecodeHintType]any{try.hint: true})
+		if err == nil {
+			return res.GetText(), nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return "", vax.Wrap(vax.Invalid, first, "no readable QR code in the image")
+}
+
+// scale returns img resized by num/den, in grey, nearest neighbour.
+func scale(img image.Image, num, den int) *image.Gray {
+	b := img.Bounds()
+	out := image.NewGray(image.Rect(0, 0, b.Dx()*num/den, b.Dy()*num/den))
+	for y := range out.Rect.Dy() {
+		for x := range out.Rect.Dx() {
+			c := color.GrayModel.Convert(img.At(b.Min.X+x*den/num, b.Min.Y+y*den/num)).(color.Gray)
+			out.SetGray(x, y, c)
+		}
+	}
+	return out
 }
 
 // recoverDecoder turns a panic of the QR decoder, which reads untrusted
