@@ -38,7 +38,7 @@ func BenchmarkRecordDose(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tx/s")
 		})
-		for _, centres := range []int{1, 16} {
+		for _, centres := range []int{1, 16, 48} {
 			name := "one-lot"
 			if centres > 1 {
 				name = fmt.Sprintf("%d-centres", centres)

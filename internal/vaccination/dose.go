@@ -200,7 +200,7 @@ func (s *Service) record(ctx context.Context, tx vax.Tx, by vax.Staff, r DoseReq
 	}
 	d = vax.Dose{ID: id, Ref: r.Ref, Dose: r.Dose, Vaccine: v.Name, Lot: r.Lot, CentreID: r.CentreID,
 		AppointmentID: appointmentFor(f, r), VaccinatorID: by.ID, AdministeredAt: r.AdministeredAt, RecordedAt: now.UTC().Truncate(time.Second)}
-	w := vax.DoseWrite{Dose: d}
+	w := vax.DoseWrite{Dose: d, FirstCertificate: len(f.Doses) == 0}
 	series := v
 	if len(f.Doses) > 0 {
 		if series, err = s.vaccine(ctx, tx, f.Doses[0].Vaccine); err != nil {

@@ -123,8 +123,8 @@ type DoseFacts struct {
 	Doses       []Dose      // the beneficiary's dose records, in dose order
 	Lot         Lot         // the centre's lot; zero Number: unknown lot
 	// Appointments are the beneficiary's live appointments in which its
-	// own place is live, with the centre of each one's session by
-	// appointment id.
+	// own place is live, without their places (Beneficiaries is nil), with
+	// the centre of each one's session by appointment id.
 	Appointments  []Appointment
 	SessionCentre map[string]int64
 }
@@ -134,6 +134,10 @@ type DoseWrite struct {
 	Dose Dose
 	// Certificate, if not nil, is issued with the dose (as IssueCertificate).
 	Certificate *Certificate
+	// FirstCertificate says the beneficiary had no dose before this one,
+	// so it has no certificate to supersede: the store may skip looking for
+	// one. Should one exist after all, it is superseded as usual.
+	FirstCertificate bool
 	// Messages are enqueued with the dose (as EnqueueMessage).
 	Messages []OutboxMessage
 }

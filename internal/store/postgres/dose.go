@@ -34,14 +34,6 @@ const doseFactsAppointments = `SELECT a.id::text, a.account_id::text, a.session_
 	WHERE p.ref = $1 AND p.status = 'live'
 	ORDER BY a.created_at, a.id`
 
-// doseFactsPlaces selects every place of those appointments, by ref.
-const doseFactsPlaces = `SELECT q.appointment_id::text, q.ref, q.secret_sealed, q.status
-	FROM appointment_places p
-	JOIN appointments a ON a.id = p.appointment_id AND a.status = 'live'
-	JOIN appointment_places q ON q.appointment_id = a.id
-	WHERE p.ref = $1 AND p.status = 'live'
-	ORDER BY q.appointment_id, q.ref`
-
 // DoseFacts reads the centre, lot, beneficiary and account, dose records
 // and live appointments in one round trip. Missing things are zero.
 func (t *tx) DoseFacts(ctx context.Context, ref string, centreID int64, lot string) (vax.DoseFacts, error) {
@@ -52,7 +44,6 @@ func (t *tx) DoseFacts(ctx context.Context, ref string, centreID int64, lot stri
 	b.Queue("SELECT "+accountCols+" FROM accounts WHERE id = (SELECT account_id FROM beneficiaries WHERE ref = $1)", ref)
 	b.Queue("SELECT d.ref, "+doseCols+" FROM doses d WHERE d.ref = $1 ORDER BY d.dose", ref)
 	b.Queue(doseFactsAppointments, ref)
-	b.Queue(doseFactsPlaces, ref)
 	br := t.tx.SendBatch(ctx, b)
 	f, err := readDoseFacts(br)
 	if cerr := br.Close(); err == nil && cerr != nil {
@@ -91,8 +82,7 @@ func readDoseFacts(br pgx.BatchResults) (vax.DoseFacts, error) {
 	if err != nil {
 		return f, err
 	}
-	index := map[string]int{}
-	if f.Appointments, err = pgx.AppendRows([]vax.Appointment(nil), rows, func(r pgx.CollectableRow) (vax.Appointment, error) {
+	f.Appointments, err = pgx.AppendRows([]vax.Appointment(nil), rows, func(r pgx.CollectableRow) (vax.Appointment, error) {
 		var a vax.Appointment
 		var status string
 		var centre int64
@@ -102,26 +92,7 @@ func readDoseFacts(br pgx.BatchResults) (vax.DoseFacts, error) {
 			f.SessionCentre = map[string]int64{}
 		}
 		f.SessionCentre[a.ID] = centre
-		index[a.ID] = len(index)
 		return a, err
-	}); err != nil {
-		return f, err
-	}
-	rows, err = br.Query()
-	if err != nil {
-		return f, err
-	}
-	_, err = pgx.AppendRows([]struct{}(nil), rows, func(r pgx.CollectableRow) (struct{}, error) {
-		var id, status string
-		var p vax.AppointmentPlace
-		if err := r.Scan(&id, &p.Ref, &p.SecretSealed, &status); err != nil {
-			return struct{}{}, err
-		}
-		p.Status = vax.AppointmentStatus(status)
-		if i, ok := index[id]; ok {
-			f.Appointments[i].Beneficiaries = append(f.Appointments[i].Beneficiaries, p)
-		}
-		return struct{}{}, nil
 	})
 	return f, err
 }
@@ -224,8 +195,13 @@ func (t *tx) CommitDose(ctx context.Context, w vax.DoseWrite) error {
 	}
 	b.Queue(change, string(vax.ChangeDose), d.ID, t.now())
 	if c := w.Certificate; c != nil {
-		b.Queue("SELECT pg_advisory_xact_lock($1)", certificateLock(c.Ref))
-		b.Queue(supersedeCertificateSQL, c.ID, c.Ref, stamp(c.IssuedAt))
+		// A first certificate has nothing to supersede; should a current
+		// one exist after all, the one-current index leaves the insert
+		// empty and IssueCertificate supersedes it below.
+		if !w.FirstCertificate {
+			b.Queue("SELECT pg_advisory_xact_lock($1)", certificateLock(c.Ref))
+			b.Queue(supersedeCertificateSQL, c.ID, c.Ref, stamp(c.IssuedAt))
+		}
 		b.Queue(issueCertificateSQL, c.ID, c.Ref, c.Doses, c.Final, stamp(c.IssuedAt))
 	}
 	for _, m := range w.Messages {
@@ -278,6 +254,9 @@ func (t *tx) readDoseWrite(br pgx.BatchResults, w vax.DoseWrite) (reissue bool, 
 	t.notified = true
 	if w.Certificate != nil {
 		for range 2 { // the lock and the supersession
+			if w.FirstCertificate {
+				break
+			}
 			if _, err := br.Exec(); err != nil {
 				return false, dbErr(err, "issue certificate")
 			}

@@ -49,6 +49,7 @@ func (t *tx) DoseFacts(ctx context.Context, ref string, centreID int64, lot stri
 		if f.SessionCentre == nil {
 			f.SessionCentre = map[string]int64{}
 		}
+		a.Beneficiaries = nil
 		f.Appointments = append(f.Appointments, a)
 		f.SessionCentre[a.ID] = s.CentreID
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -96,6 +97,9 @@ func testDoseFacts(t *testing.T, open Opener) {
 	})
 	if len(ds) != 1 || len(as) != 2 || len(as[0].Beneficiaries) != 2 {
 		t.Fatalf("fixture: %d doses, %d appointments; want 1, 2 (the first with 2 places)", len(ds), len(as))
+	}
+	for i := range as {
+		as[i].Beneficiaries = nil // DoseFacts reads appointments without their places
 	}
 	full := vax.DoseFacts{Centre: c, Beneficiary: b1, Account: a1, Doses: ds, Lot: l, Appointments: as,
 		SessionCentre: map[string]int64{live.ID: cs[0], other.ID: cs[1]}}
@@ -230,27 +234,11 @@ func testCommitDose(t *testing.T, open Opener) {
 		}
 	})
 
-	t.Run("supersedes the current certificate", func(t *testing.T) {
-		first := certificate(2, benRef(2), 1, false)
-		issue(t, s, first)
-		w := doseWrite(3, benRef(2), cs[0])
-		w.Dose.Dose = 2
-		second := certificate(3, benRef(2), 2, true)
-		w.Certificate = &second
-		if err := commitDose(t, s, w); err != nil {
-			t.Fatalf("CommitDose: %v", err)
-		}
-		got, err := readCertificate(t, s, first.ID)
-		if err != nil {
-			t.Fatalf("Certificate: %v", err)
-		}
-		if d := cmp.Diff(storedCertificate(first, &second), got); d != "" {
-			t.Errorf("replaced certificate (-want +got):\n%s", d)
-		}
-		if cur, err := currentCertificate(t, s, benRef(2)); err != nil || cur.ID != second.ID {
-			t.Errorf("current certificate: got %s (err %v), want %s", cur.ID, err, second.ID)
-		}
-	})
+	for _, firstFlag := range []bool{false, true} {
+		t.Run(fmt.Sprintf("supersedes the current certificate (FirstCertificate %v)", firstFlag), func(t *testing.T) {
+			testCommitDoseSupersedes(t, s, cs[0], firstFlag)
+		})
+	}
 
 	t.Run("no certificate, no messages", func(t *testing.T) {
 		w := vax.DoseWrite{Dose: dose(4, benRef(4), 1, cs[0])}
@@ -264,8 +252,8 @@ func testCommitDose(t *testing.T, open Opener) {
 		if _, err := currentCertificate(t, s, benRef(4)); !errors.Is(err, vax.ErrNotFound) {
 			t.Errorf("CurrentCertificate: got %v, want NotFound", err)
 		}
-		if l, err := readLot(t, s, cs[0], doseLot); err != nil || l.Used != 3 {
-			t.Errorf("lot after three doses: used %d (err %v), want 3", l.Used, err)
+		if l, err := readLot(t, s, cs[0], doseLot); err != nil || l.Used != 4 {
+			t.Errorf("lot after four doses: used %d (err %v), want 4", l.Used, err)
 		}
 	})
 
@@ -385,5 +373,36 @@ func testCommitDoseRace(t *testing.T, open Opener) {
 	}
 	if seen != n+1 || len(by) != n {
 		t.Errorf("chain from the current certificate has %d certificates, %d supersessions; want %d, %d", seen, len(by), n+1, n)
+	}
+}
+
+// testCommitDoseSupersedes: CommitDose replaces the beneficiary's current
+// certificate, also when the caller believed there was none
+// (FirstCertificate: the store may skip the search, not the rule).
+func testCommitDoseSupersedes(t *testing.T, s vax.Store, centre int64, firstFlag bool) {
+	n := 0
+	if firstFlag {
+		n = 10
+	}
+	ref := benRef(2 + n)
+	first := certificate(2+n, ref, 1, false)
+	issue(t, s, first)
+	w := doseWrite(3+n, ref, centre)
+	w.Dose.Dose = 2
+	w.FirstCertificate = firstFlag
+	second := certificate(3+n, ref, 2, true)
+	w.Certificate = &second
+	if err := commitDose(t, s, w); err != nil {
+		t.Fatalf("CommitDose: %v", err)
+	}
+	got, err := readCertificate(t, s, first.ID)
+	if err != nil {
+		t.Fatalf("Certificate: %v", err)
+	}
+	if d := cmp.Diff(storedCertificate(first, &second), got); d != "" {
+		t.Errorf("replaced certificate (-want +got):\n%s", d)
+	}
+	if cur, err := currentCertificate(t, s, ref); err != nil || cur.ID != second.ID {
+		t.Errorf("current certificate: got %s (err %v), want %s", cur.ID, err, second.ID)
 	}
 }
