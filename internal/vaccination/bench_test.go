@@ -11,7 +11,7 @@ import (
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
-// BenchmarkRecordDose records dose 1 for distinct beneficiaries from 16
+// BenchmarkRecordDose records dose 1 for distinct beneficiaries from 32
 // concurrent tablets, each dose with its certificate, lot decrement,
 // ChangeDose event and reminder SMS, as on the record day (~470 doses/s in its busiest hour).
 // "bare-tx" is the baseline of the same run: a transaction that only
