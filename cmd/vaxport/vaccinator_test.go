@@ -217,6 +217,58 @@ func TestVaccinatorJourney(t *testing.T) {
 		t.Errorf("beneficiaries after dose 1 = %+v, want Partially Vaccinated on %s", list.Beneficiaries, today.Cowin())
 	}
 
+	// A tablet that was offline uploads its day: the dose again (a
+	// duplicate), a malformed row and a dose 2 far too early, each answered
+	// on its own.
+	at := m.Clock.Now().Format(time.RFC3339)
+	csv := "beneficiary_reference_id,vaccine,lot,dose,center_id,administered_at\n" +
+		fmt.Sprintf("%s,%s,%s,1,%d,%s\n", ben.Ref, vaccine, lot, seed.FirstCentreID, at) +
+		fmt.Sprintf("123,%s,%s,1,%d,%s\n", vaccine, lot, seed.FirstCentreID, at) +
+		fmt.Sprintf("%s,%s,%s,2,%d,%s\n", ben.Ref, vaccine, lot, seed.FirstCentreID, at)
+	upReq, _ := http.NewRequestWithContext(t.Context(), "POST", u+"/api/v1/vaccinator/doses/upload", strings.NewReader(csv))
+	upReq.Header.Set("Authorization", "Bearer "+vaccinator)
+	upReq.Header.Set("Content-Type", "text/csv")
+	upRes, err := http.DefaultClient.Do(upReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upload struct {
+		Recorded, Duplicates, Errors int
+		Results                      []struct {
+			Row    int    `json:"row"`
+			Status string `json:"status"`
+			Error  string `json:"error"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(upRes.Body).Decode(&upload); err != nil || upRes.StatusCode != 200 {
+		t.Fatalf("upload = %d (%v)", upRes.StatusCode, err)
+	}
+	upRes.Body.Close()
+	if upload.Recorded != 0 || upload.Duplicates != 1 || upload.Errors != 2 || len(upload.Results) != 3 {
+		t.Errorf("upload = %+v, want 1 duplicate and 2 errors, row by row", upload)
+	}
+
+	// A serious adverse event after the dose reaches the national view.
+	var event struct {
+		ID string `json:"event_id"`
+	}
+	call(t, "POST", u+"/api/v1/vaccinator/aefi", vaccinator, fmt.Sprintf(
+		`{"dose_id":%q,"severity":"serious","symptoms":["anaphylaxis"],"onset":%q}`,
+		doseID(t, first), m.Clock.Now().Format(time.RFC3339)), &event)
+	adminToken, err := os.ReadFile(filepath.Join(dir, "admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events struct {
+		Events []struct {
+			ID string `json:"event_id"`
+		} `json:"events"`
+	}
+	call(t, "GET", u+"/api/v1/admin/aefi?severity=serious", strings.TrimSpace(string(adminToken)), "", &events)
+	if len(events.Events) != 1 || events.Events[0].ID != event.ID {
+		t.Errorf("serious events = %+v, want %s", events.Events, event.ID)
+	}
+
 	// The dose came with a certificate: provisional after dose 1, both QR
 	// texts valid with our verifier, the Co-WIN download a PDF.
 	var certificate struct {
