@@ -307,6 +307,38 @@ func TestDataSetShape(t *testing.T) {
 	if len(perCentreDay) != 800*days {
 		t.Errorf("%d centre-days have sessions, want %d", len(perCentreDay), 800*days)
 	}
+
+	// Every centre can give every vaccine its sessions offer: a usable lot
+	// of each.
+	offered := map[int64]map[string]bool{}
+	for _, s := range ds.Sessions {
+		if offered[s.CentreID] == nil {
+			offered[s.CentreID] = map[string]bool{}
+		}
+		offered[s.CentreID][s.Vaccine] = true
+	}
+	err := st.View(t.Context(), func(tx vax.Tx) error {
+		for id, vs := range offered {
+			lots, err := tx.Lots(t.Context(), id)
+			if err != nil {
+				return err
+			}
+			for v := range vs {
+				i := slices.IndexFunc(lots, func(l vax.Lot) bool { return l.Vaccine == v })
+				if i < 0 {
+					t.Errorf("centre %d offers %s but has no lot of it", id, v)
+					continue
+				}
+				if l := lots[i]; l.Remaining() != seed.DemoLotDoses || !today.Before(l.Expiry) || l.Validate() != nil {
+					t.Errorf("centre %d: lot %+v is not a full, unexpired lot", id, l)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestAlappuzhaTomorrow(t *testing.T) {
