@@ -24,3 +24,18 @@ type Certificate struct {
 
 // Current reports whether no later certificate replaced c.
 func (c Certificate) Current() bool { return c.SupersededBy == "" }
+
+// ValidateNew checks what Tx.IssueCertificate requires of a new certificate.
+func (c Certificate) ValidateNew() error {
+	switch {
+	case !ValidUUID(c.ID):
+		return Errorf(Invalid, "invalid certificate id %q: want a UUID", c.ID)
+	case c.Doses < 1:
+		return Errorf(Invalid, "certificate attests %d doses: want at least 1", c.Doses)
+	case c.SupersededBy != "" || !c.SupersededAt.IsZero():
+		return Errorf(Invalid, "a certificate is issued current, not superseded")
+	case c.IssuedAt.IsZero():
+		return Errorf(Invalid, "certificate needs an issue time")
+	}
+	return ValidBeneficiaryRef(c.Ref)
+}

@@ -57,17 +57,7 @@ func (t *tx) IssueCertificate(ctx context.Context, c vax.Certificate) error {
 	if err := t.write("IssueCertificate"); err != nil {
 		return err
 	}
-	switch {
-	case !vax.ValidUUID(c.ID):
-		return vax.Errorf(vax.Invalid, "invalid certificate id %q: want a UUID", c.ID)
-	case c.Doses < 1:
-		return vax.Errorf(vax.Invalid, "certificate attests %d doses: want at least 1", c.Doses)
-	case c.SupersededBy != "" || !c.SupersededAt.IsZero():
-		return vax.Errorf(vax.Invalid, "a certificate is issued current, not superseded")
-	case c.IssuedAt.IsZero():
-		return vax.Errorf(vax.Invalid, "certificate needs an issue time")
-	}
-	if err := vax.ValidBeneficiaryRef(c.Ref); err != nil {
+	if err := c.ValidateNew(); err != nil {
 		return err
 	}
 	for attempt := range issueAttempts {

@@ -179,39 +179,17 @@ const useLotSQL = `WITH u AS (UPDATE lots SET used = used + 1
 // checkDoseWrite validates w as RecordDose, IssueCertificate and
 // EnqueueMessage would, before anything is sent.
 func checkDoseWrite(w vax.DoseWrite) error {
-	d := w.Dose
-	switch {
-	case !vax.ValidUUID(d.ID):
-		return vax.Errorf(vax.Invalid, "invalid dose id %q: want a UUID", d.ID)
-	case d.AppointmentID != "" && !vax.ValidUUID(d.AppointmentID):
-		return vax.Errorf(vax.Invalid, "invalid appointment id %q: want a UUID", d.AppointmentID)
-	case !vax.ValidUUID(d.VaccinatorID):
-		return vax.Errorf(vax.Invalid, "invalid vaccinator id %q: want a UUID", d.VaccinatorID)
+	if err := checkDose(w.Dose); err != nil {
+		return err
 	}
-	if c := w.Certificate; c != nil {
-		switch {
-		case !vax.ValidUUID(c.ID):
-			return vax.Errorf(vax.Invalid, "invalid certificate id %q: want a UUID", c.ID)
-		case c.Doses < 1:
-			return vax.Errorf(vax.Invalid, "certificate attests %d doses: want at least 1", c.Doses)
-		case c.SupersededBy != "" || !c.SupersededAt.IsZero():
-			return vax.Errorf(vax.Invalid, "a certificate is issued current, not superseded")
-		case c.IssuedAt.IsZero():
-			return vax.Errorf(vax.Invalid, "certificate needs an issue time")
-		}
-		if err := vax.ValidBeneficiaryRef(c.Ref); err != nil {
+	if w.Certificate != nil {
+		if err := w.Certificate.ValidateNew(); err != nil {
 			return err
 		}
 	}
 	for _, m := range w.Messages {
-		if !vax.ValidUUID(m.ID) {
-			return vax.Errorf(vax.Invalid, "invalid message id %q: want a UUID", m.ID)
-		}
-		if _, err := vax.ParseMessageStatus(string(m.Status)); err != nil {
-			return fmt.Errorf("enqueue message %s: %w", m.ID, err)
-		}
-		if len(m.Payload) == 0 {
-			return vax.Errorf(vax.Invalid, "enqueue message %s: empty payload", m.ID)
+		if err := checkMessage(m); err != nil {
+			return err
 		}
 	}
 	return nil

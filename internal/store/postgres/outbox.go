@@ -38,11 +38,8 @@ func scanMessage(r pgx.Row) (vax.OutboxMessage, error) {
 	return m, err
 }
 
-// EnqueueMessage inserts m; Conflict if its id is taken.
-func (t *tx) EnqueueMessage(ctx context.Context, m vax.OutboxMessage) error {
-	if err := t.write("EnqueueMessage"); err != nil {
-		return err
-	}
+// checkMessage refuses a message EnqueueMessage cannot store.
+func checkMessage(m vax.OutboxMessage) error {
 	if !vax.ValidUUID(m.ID) {
 		return vax.Errorf(vax.Invalid, "invalid message id %q: want a UUID", m.ID)
 	}
@@ -52,10 +49,18 @@ func (t *tx) EnqueueMessage(ctx context.Context, m vax.OutboxMessage) error {
 	if len(m.Payload) == 0 {
 		return vax.Errorf(vax.Invalid, "enqueue message %s: empty payload", m.ID)
 	}
-	return t.insertOnce(ctx, "enqueue message "+m.ID, `INSERT INTO outbox (id, kind, payload, created_at,
-		expires_at, status, attempts, next_attempt_at, claimed_by, claimed_until, provider, provider_ref,
-		sent_at, done_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-		ON CONFLICT DO NOTHING`,
+	return nil
+}
+
+// EnqueueMessage inserts m; Conflict if its id is taken.
+func (t *tx) EnqueueMessage(ctx context.Context, m vax.OutboxMessage) error {
+	if err := t.write("EnqueueMessage"); err != nil {
+		return err
+	}
+	if err := checkMessage(m); err != nil {
+		return err
+	}
+	return t.insertOnce(ctx, "enqueue message "+m.ID, enqueueSQL,
 		m.ID, string(m.Kind), m.Payload, millis(m.CreatedAt), nullMillis(m.ExpiresAt), string(m.Status),
 		m.Attempts, millis(m.NextAttemptAt), m.ClaimedBy, nullMillis(m.ClaimedUntil), m.Provider,
 		m.ProviderRef, nullMillis(m.SentAt), nullMillis(m.DoneAt))

@@ -227,10 +227,7 @@ func (t *tx) UseLot(ctx context.Context, centreID int64, number string) error {
 		return err
 	}
 	var used, exists bool
-	err := t.tx.QueryRow(ctx, `WITH u AS (UPDATE lots SET used = used + 1
-			WHERE centre_id = $1 AND number = $2 AND used < received RETURNING 1)
-		SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM lots WHERE centre_id = $1 AND number = $2)`,
-		planEach, centreID, number).Scan(&used, &exists)
+	err := t.tx.QueryRow(ctx, useLotSQL, planEach, centreID, number, nil).Scan(&used, &exists)
 	switch {
 	case err != nil:
 		return dbErr(err, fmt.Sprintf("use lot %q of centre %d", number, centreID))
@@ -292,14 +289,8 @@ func optionalUUID(id string) *string {
 	return &id
 }
 
-// RecordDose inserts d. The unique (ref, dose) constraint decides between
-// concurrent records of one dose: ON CONFLICT DO NOTHING waits for the
-// other insert and, if it commits, inserts nothing (Conflict), leaving the
-// transaction usable.
-func (t *tx) RecordDose(ctx context.Context, d vax.Dose) error {
-	if err := t.write("RecordDose"); err != nil {
-		return err
-	}
+// checkDose refuses a dose record RecordDose cannot store.
+func checkDose(d vax.Dose) error {
 	switch {
 	case !vax.ValidUUID(d.ID):
 		return vax.Errorf(vax.Invalid, "invalid dose id %q: want a UUID", d.ID)
@@ -308,9 +299,21 @@ func (t *tx) RecordDose(ctx context.Context, d vax.Dose) error {
 	case !vax.ValidUUID(d.VaccinatorID):
 		return vax.Errorf(vax.Invalid, "invalid vaccinator id %q: want a UUID", d.VaccinatorID)
 	}
-	return t.insertOnce(ctx, "record dose", `INSERT INTO doses (id, ref, dose, vaccine, lot, centre_id,
-		appointment_id, vaccinator_id, administered_at, recorded_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+	return nil
+}
+
+// RecordDose inserts d. The unique (ref, dose) constraint decides between
+// concurrent records of one dose: ON CONFLICT DO NOTHING waits for the
+// other insert and, if it commits, inserts nothing (Conflict), leaving the
+// transaction usable.
+func (t *tx) RecordDose(ctx context.Context, d vax.Dose) error {
+	if err := t.write("RecordDose"); err != nil {
+		return err
+	}
+	if err := checkDose(d); err != nil {
+		return err
+	}
+	return t.insertOnce(ctx, "record dose", recordDoseSQL,
 		d.ID, d.Ref, d.Dose, d.Vaccine, d.Lot, d.CentreID, optionalUUID(d.AppointmentID), d.VaccinatorID,
 		stamp(d.AdministeredAt), stamp(d.RecordedAt))
 }

@@ -32,28 +32,13 @@ func scanCertificate(sc scanner) (vax.Certificate, error) {
 	return c, err
 }
 
-// checkIssue checks what IssueCertificate stores.
-func checkIssue(c vax.Certificate) error {
-	switch {
-	case !vax.ValidUUID(c.ID):
-		return vax.Errorf(vax.Invalid, "invalid certificate id %q: want a UUID", c.ID)
-	case c.Doses < 1:
-		return vax.Errorf(vax.Invalid, "certificate attests %d doses: want at least 1", c.Doses)
-	case c.SupersededBy != "" || !c.SupersededAt.IsZero():
-		return vax.Errorf(vax.Invalid, "a certificate is issued current, not superseded")
-	case c.IssuedAt.IsZero():
-		return vax.Errorf(vax.Invalid, "certificate needs an issue time")
-	}
-	return vax.ValidBeneficiaryRef(c.Ref)
-}
-
 // IssueCertificate supersedes c.Ref's current certificate, if any, by c and
 // inserts c.
 func (t *tx) IssueCertificate(ctx context.Context, c vax.Certificate) error {
 	if err := t.writable("issue certificate"); err != nil {
 		return err
 	}
-	if err := checkIssue(c); err != nil {
+	if err := c.ValidateNew(); err != nil {
 		return err
 	}
 	id := strings.ToLower(c.ID)
