@@ -35,7 +35,8 @@ func caller(r *http.Request) vax.Staff {
 	return by
 }
 
-// staffHandler is a handler for authenticated staff.
+// staffOnly wraps h for staff of role min or higher (or the bootstrap
+// token), passing the member on in the request context (see caller).
 func (s *Server) staffOnly(min vax.Role, realm string, h api.HandlerFunc) http.Handler {
 	return api.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		by, err := s.authenticateStaff(r)
