@@ -15,11 +15,13 @@ import (
 // memory on this node: each node allows its share. A nil *PerKey allows
 // everything.
 type PerKey struct {
-	limit rate.Limit
-	burst int
-	clock vax.Clock
+	perMinute float64 // as configured, for the whole deployment
+	fullBurst int
+	clock     vax.Clock
 
 	mu        sync.Mutex
+	limit     rate.Limit // this node's share of perMinute, per second
+	burst     int        // this node's share of fullBurst
 	buckets   map[string]*bucket
 	lastSweep time.Time
 }
@@ -44,7 +46,34 @@ func New(perMinute float64, burst int, clock vax.Clock) *PerKey {
 	if perMinute < 0 {
 		return nil
 	}
-	return &PerKey{limit: rate.Limit(perMinute / 60), burst: burst, clock: clock, buckets: map[string]*bucket{}}
+	return &PerKey{perMinute: perMinute, fullBurst: burst, clock: clock,
+		limit: rate.Limit(perMinute / 60), burst: burst, buckets: map[string]*bucket{}}
+}
+
+// Share makes this node allow its share of the limit when n nodes serve
+// it: each key's rate and burst become the configured ones divided by n
+// (a burst of at least 1), for keys already seen too. However a load
+// balancer spreads one client's requests, the n nodes then allow at most
+// about the configured limit in total. n below 1 counts as 1; a nil
+// limiter ignores it.
+func (l *PerKey) Share(n int) {
+	if l == nil {
+		return
+	}
+	n = max(n, 1)
+	limit := rate.Limit(l.perMinute / 60 / float64(n))
+	burst := max(l.fullBurst/n, 1)
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if limit == l.limit && burst == l.burst {
+		return
+	}
+	l.limit, l.burst = limit, burst
+	for _, b := range l.buckets {
+		b.lim.SetLimitAt(now, limit)
+		b.lim.SetBurstAt(now, burst)
+	}
 }
 
 // Allow takes a token for key, or reports how long until one is free. A

@@ -37,3 +37,69 @@ func TestPerKey(t *testing.T) {
 		}
 	}
 }
+
+func TestShare(t *testing.T) {
+	start := time.Date(2021, 5, 1, 16, 0, 0, 0, time.UTC)
+	// allowed counts the requests key gets at once, then after a minute.
+	allowed := func(l *ratelimit.PerKey, clock *vax.ManualClock, key string) (burst, perMinute int) {
+		for {
+			if ok, _ := l.Allow(key); !ok {
+				break
+			}
+			burst++
+		}
+		for range 60 {
+			clock.Advance(time.Second)
+			if ok, _ := l.Allow(key); ok {
+				perMinute++
+			}
+		}
+		return burst, perMinute
+	}
+	tests := []struct {
+		name                     string
+		perMinute                float64
+		burst, nodes             int
+		wantBurst, wantPerMinute int
+	}{
+		{"one node", 60, 30, 1, 30, 60},
+		{"two nodes", 60, 30, 2, 15, 30},
+		{"three nodes", 60, 30, 3, 10, 20},
+		{"zero counts as one", 60, 30, 0, 30, 60},
+		{"burst at least one", 60, 2, 4, 1, 15},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := vax.NewManualClock(start)
+			l := ratelimit.New(tt.perMinute, tt.burst, clock)
+			l.Share(tt.nodes)
+			burst, perMinute := allowed(l, clock, "a")
+			if burst != tt.wantBurst || perMinute != tt.wantPerMinute {
+				t.Errorf("got a burst of %d and %d a minute, want %d and %d", burst, perMinute, tt.wantBurst, tt.wantPerMinute)
+			}
+		})
+	}
+
+	t.Run("existing buckets follow", func(t *testing.T) {
+		clock := vax.NewManualClock(start)
+		l := ratelimit.New(60, 30, clock)
+		if ok, _ := l.Allow("a"); !ok {
+			t.Fatal("first request refused")
+		}
+		l.Share(2)
+		burst, perMinute := allowed(l, clock, "a")
+		// The bucket held 29 tokens; the share caps it at 15.
+		if burst != 15 || perMinute != 30 {
+			t.Errorf("after Share(2): got a burst of %d and %d a minute, want 15 and 30", burst, perMinute)
+		}
+		l.Share(1)
+		clock.Advance(time.Minute)
+		burst, perMinute = allowed(l, clock, "a")
+		if burst != 30 || perMinute != 60 {
+			t.Errorf("back to Share(1): got a burst of %d and %d a minute, want 30 and 60", burst, perMinute)
+		}
+	})
+
+	var none *ratelimit.PerKey
+	none.Share(3) // must not panic
+}

@@ -410,6 +410,10 @@ const (
 	// ChangeDose: a dose was recorded, the domain event certificates and
 	// the dashboard consume. Key: the dose id.
 	ChangeDose ChangeKind = "dose"
+	// ChangeNode: a node is alive (a heartbeat every 10 s); every node
+	// counts the live ones to take its share of global limits
+	// (internal/cluster). Key: the node's random id.
+	ChangeNode ChangeKind = "node"
 )
 
 // Change is one entry of the change feed.
