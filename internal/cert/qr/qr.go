@@ -170,16 +170,20 @@ func Decode(img image.Image) (text string, err error) {
 	// codes at some resolutions (a printed page rendered at 150 dpi, say);
 	// the same picture at another size reads.
 	b := img.Bounds()
+	if b.Dx()*b.Dy() > maxRescanPixels {
+		return "", err
+	}
 	for _, f := range []struct{ num, den int }{{3, 2}, {2, 1}, {3, 4}, {5, 4}} {
-		if b.Dx()*b.Dy()*f.num*f.num > MaxDecodePixels*f.den*f.den {
-			continue
-		}
 		if text, err2 := decode(scale(img, f.num, f.den)); err2 == nil {
 			return text, nil
 		}
 	}
 	return "", err
 }
+
+// maxRescanPixels bounds the images Decode looks at again at other sizes
+// (a page crop, a screenshot): rescanning a large photo would cost seconds.
+const maxRescanPixels = 4_000_000
 
 // decode tries the decoder's settings in turn: the hybrid binarizer suits
 // photos; a rendered page sometimes reads only with a global threshold; a

@@ -92,3 +92,24 @@ func TestDecodeNothing(t *testing.T) {
 		t.Errorf("Encode(too long) error %v, want Invalid", err)
 	}
 }
+
+// FuzzDecodePNG: whatever bytes arrive as an uploaded image, the decoder
+// answers a text or an Invalid error, never a panic or another error.
+func FuzzDecodePNG(f *testing.F) {
+	if b, err := os.ReadFile("../testdata/dcc/DE/2DCode/png/1.png"); err == nil {
+		f.Add(b)
+	}
+	code, err := qr.Encode("shc:/5676290952432060346029243740446031222959532654603460292540772804336028702864716745222809286133314564376531415906402203064504590856435503414245413640370636654171372412363803043756220467374075323239254334433260573601064529315312707424284350386122127671665437102572713671033059320411285934033603")
+	if err != nil {
+		f.Fatal(err)
+	}
+	if b, err := code.PNG(2); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("\x89PNG\r\n\x1a\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := qr.DecodePNG(b); err != nil && !errors.Is(err, vax.ErrInvalid) {
+			t.Errorf("DecodePNG error %v, want Invalid", err)
+		}
+	})
+}
