@@ -85,28 +85,76 @@ func (l *PerKey) Allow(key string) (bool, time.Duration) {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) > time.Minute {
-		idle := l.idleAfter()
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > idle {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastSweep = now
+	l.sweep(now)
+	lim := l.bucket(now, key)
+	if lim.AllowN(now, 1) { // no allocation on either path
+		return true, 0
 	}
+	if l.limit <= 0 || l.burst < 1 {
+		return false, time.Minute
+	}
+	missing := 1 - lim.TokensAt(now)
+	return false, max(time.Duration(missing/float64(l.limit)*float64(time.Second)), time.Millisecond)
+}
+
+// AllowAll takes a token for each distinct non-empty key, or, if any is
+// refused, none, and reports the longest wait. A nil limiter allows.
+func (l *PerKey) AllowAll(keys []string) (bool, time.Duration) {
+	if l == nil {
+		return true, 0
+	}
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now)
+	var (
+		taken []*rate.Reservation
+		seen  = make(map[string]bool, len(keys))
+		wait  time.Duration
+	)
+	for _, k := range keys {
+		if k == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		r := l.bucket(now, k).ReserveN(now, 1)
+		d := time.Minute
+		if r.OK() {
+			taken = append(taken, r)
+			d = r.DelayFrom(now)
+		}
+		wait = max(wait, d)
+	}
+	if wait == 0 {
+		return true, 0
+	}
+	for _, r := range taken {
+		r.CancelAt(now)
+	}
+	return false, wait
+}
+
+// bucket returns key's bucket, made if new, marked seen; l.mu is held.
+func (l *PerKey) bucket(now time.Time, key string) *rate.Limiter {
 	b := l.buckets[key]
 	if b == nil {
 		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
 		l.buckets[key] = b
 	}
 	b.seen = now
-	r := b.lim.ReserveN(now, 1)
-	if !r.OK() {
-		return false, time.Minute
+	return b.lim
+}
+
+// sweep forgets idle buckets, at most once a minute; l.mu is held.
+func (l *PerKey) sweep(now time.Time) {
+	if now.Sub(l.lastSweep) <= time.Minute {
+		return
 	}
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
+	idle := l.idleAfter()
+	for k, b := range l.buckets {
+		if now.Sub(b.seen) > idle {
+			delete(l.buckets, k)
+		}
 	}
-	return true, 0
+	l.lastSweep = now
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -30,15 +29,8 @@ func checkBatch(as []vax.Appointment, msgs []vax.OutboxMessage) error {
 		if msgs == nil {
 			continue
 		}
-		m := msgs[i]
-		if !vax.ValidUUID(m.ID) {
-			return vax.Errorf(vax.Invalid, "invalid message id %q: want a UUID", m.ID)
-		}
-		if _, err := vax.ParseMessageStatus(string(m.Status)); err != nil {
-			return fmt.Errorf("enqueue message %s: %w", m.ID, err)
-		}
-		if len(m.Payload) == 0 {
-			return vax.Errorf(vax.Invalid, "enqueue message %s: empty payload", m.ID)
+		if err := checkMessage(msgs[i]); err != nil {
+			return err
 		}
 	}
 	return nil
