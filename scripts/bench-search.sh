@@ -26,7 +26,7 @@ head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/token"
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
 taskset -c 0 "$work/vaxport" serve --addr "127.0.0.1:$port" --data-dir "$work" \
-  --admin-token-file "$work/token" --log-level warn 2>"$work/serve.log" &
+  --admin-token-file "$work/token" --log-level warn --search-ip-per-minute -1 2>"$work/serve.log" &
 for _ in $(seq 1 100); do curl -fs "$url/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -fs "$url/readyz" >/dev/null || { cat "$work/serve.log"; exit 1; }
 

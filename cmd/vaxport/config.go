@@ -38,6 +38,12 @@ type Config struct {
 	TrustedProxies listFlag // CIDRs of load balancers whose X-Forwarded-For is believed
 	AlertSMS       bool     // slot alerts may also go out by SMS (sms=1 on a stream)
 	Trust          listFlag // foreign trust files POST /api/v1/verify also accepts
+
+	// Anti-automation limits for the whole deployment, each node taking
+	// its share (internal/cluster); 0: the default, negative: no limit.
+	SearchIPPerMin        int // Co-WIN searches per client address per minute, bursts of half
+	BookAccountPerMin     int // schedule, reschedule, cancel per account per minute
+	BookBeneficiaryPerMin int // schedule per beneficiary per minute (a reschedule names none)
 }
 
 // listFlag is a repeatable flag; one value (or its environment fallback)
@@ -113,6 +119,9 @@ func (fs *flagSet) serveFlags(c *Config) {
 	fs.IntVar(&c.OTPIPPerMinute, "otp-ip-per-minute", 60, "OTP requests per client address per minute (negative: no limit)")
 	fs.IntVar(&c.OTPIPBurst, "otp-ip-burst", 120, "OTP requests a client address may make at once")
 	fs.IntVar(&c.VerifyPerMin, "verify-per-minute", defaultVerifyPerMin, "POST /api/v1/verify requests per client address per minute, bursts of half that (negative: no limit)")
+	fs.IntVar(&c.SearchIPPerMin, "search-ip-per-minute", defaultSearchIPPerMin, "Co-WIN searches per client address per minute across all nodes, bursts of half that (0: default, negative: no limit)")
+	fs.IntVar(&c.BookAccountPerMin, "book-account-per-minute", defaultBookAccountPerMin, "schedule, reschedule and cancel requests per account per minute across all nodes, bursts of half that (0: default, negative: no limit)")
+	fs.IntVar(&c.BookBeneficiaryPerMin, "book-beneficiary-per-minute", defaultBookBeneficiaryPerMin, "schedule requests per beneficiary per minute across all nodes, bursts of half that (0: default, negative: no limit)")
 	fs.Var(&c.Trust, "trust", "trust file (JWKS, PEM signer certificates, revocation list, or a vaxport bundle) whose certificates /api/v1/verify accepts besides ours, repeatable")
 	fs.BoolVar(&c.AlertSMS, "alert-sms", false, "let slot-alert streams ask for an SMS too (at most one per 30 min per subscription)")
 	fs.Var(&c.TrustedProxies, "trusted-proxy", "CIDR of a load balancer whose X-Forwarded-For is believed, repeatable")
@@ -161,8 +170,26 @@ func (c *Config) resolve() error {
 	if c.VerifyPerMin == 0 {
 		c.VerifyPerMin = defaultVerifyPerMin
 	}
+	if c.SearchIPPerMin == 0 {
+		c.SearchIPPerMin = defaultSearchIPPerMin
+	}
+	if c.BookAccountPerMin == 0 {
+		c.BookAccountPerMin = defaultBookAccountPerMin
+	}
+	if c.BookBeneficiaryPerMin == 0 {
+		c.BookBeneficiaryPerMin = defaultBookBeneficiaryPerMin
+	}
 	return nil
 }
+
+// The defaults of the anti-automation limits, per minute for the whole
+// deployment: a person refreshing a search every few seconds, or booking
+// a family, stays far below them; a script does not.
+const (
+	defaultSearchIPPerMin        = 600
+	defaultBookAccountPerMin     = 20
+	defaultBookBeneficiaryPerMin = 10
+)
 
 // defaultVerifyPerMin is --verify-per-minute's default.
 const defaultVerifyPerMin = 120

@@ -35,6 +35,7 @@ import (
 	"github.com/vaxport/vaxport/internal/cert/issuer"
 	"github.com/vaxport/vaxport/internal/certificates"
 	"github.com/vaxport/vaxport/internal/changefeed"
+	"github.com/vaxport/vaxport/internal/cluster"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/ratelimit"
 	"github.com/vaxport/vaxport/internal/search"
@@ -289,9 +290,24 @@ func (m *Main) Start(ctx context.Context) error {
 		return fmt.Errorf("publish certificate keys: %w", err)
 	}
 	m.goRun(func() { m.republish(runCtx, issued, published, m.keyReload) })
-	cowin.New(cowin.Config{Index: ix, Logger: m.Logger, Authenticate: signIn.Authenticate}).Register(mux)
+	// Anti-automation limits hold for the whole deployment: each node
+	// allows its share, re-split as nodes come and go.
+	searchLimit := perMinute(cfg.SearchIPPerMin, m.Clock)
+	accountLimit := perMinute(cfg.BookAccountPerMin, m.Clock)
+	beneficiaryLimit := perMinute(cfg.BookBeneficiaryPerMin, m.Clock)
+	presence := cluster.New(m.store, m.Clock, rand.Reader, m.Logger)
+	m.follower.Subscribe(presence.Changed)
+	presence.OnChange(func(n int) {
+		searchLimit.Share(n)
+		accountLimit.Share(n)
+		beneficiaryLimit.Share(n)
+	})
+	m.goRun(func() { presence.Run(runCtx) })
+	cowin.New(cowin.Config{Index: ix, Logger: m.Logger, Authenticate: signIn.Authenticate,
+		SearchLimit: searchLimit, ClientKey: signIn.ClientKey}).Register(mux)
 	signIn.Register(mux)
-	cowin.NewBooking(cowin.BookingConfig{Appointments: booker, Authenticate: signIn.Authenticate}).Register(mux)
+	cowin.NewBooking(cowin.BookingConfig{Appointments: booker, Authenticate: signIn.Authenticate,
+		AccountLimit: accountLimit, BeneficiaryLimit: beneficiaryLimit}).Register(mux)
 	cowin.NewCertificates(cowin.CertificatesConfig{Certificates: issued, Authenticate: signIn.Authenticate}).Register(mux)
 	v1.RegisterCertificates(mux, issued, signIn.Authenticate)
 	healthz, readyz := api.Health(m.store, func(context.Context) error {
@@ -614,4 +630,10 @@ func (m *Main) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// perMinute is a per-key limit of n a minute for the deployment, in bursts
+// of half that; nil (no limit) when n is negative.
+func perMinute(n int, clock vax.Clock) *ratelimit.PerKey {
+	return ratelimit.New(float64(n), max(n/2, 1), clock)
 }

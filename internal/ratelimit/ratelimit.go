@@ -3,6 +3,7 @@
 package ratelimit
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -90,11 +91,7 @@ func (l *PerKey) Allow(key string) (bool, time.Duration) {
 	if lim.AllowN(now, 1) { // no allocation on either path
 		return true, 0
 	}
-	if l.limit <= 0 || l.burst < 1 {
-		return false, time.Minute
-	}
-	missing := 1 - lim.TokensAt(now)
-	return false, max(time.Duration(missing/float64(l.limit)*float64(time.Second)), time.Millisecond)
+	return false, l.waitFor(1 - lim.TokensAt(now))
 }
 
 // AllowAll takes a token for each distinct non-empty key, or, if any is
@@ -103,35 +100,45 @@ func (l *PerKey) AllowAll(keys []string) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
+	// A few keys are compared pairwise, without allocating; many are
+	// sorted once, so a long list costs n log n, not n².
+	dup := func(i int) bool { return slices.Contains(keys[:i], keys[i]) }
+	if len(keys) > 8 {
+		keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+		dup = func(int) bool { return false }
+	}
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(now)
-	var (
-		taken []*rate.Reservation
-		seen  = make(map[string]bool, len(keys))
-		wait  time.Duration
-	)
-	for _, k := range keys {
-		if k == "" || seen[k] {
+	// Every bucket is used under l.mu only, so checking them all and then
+	// taking from each is atomic.
+	var wait time.Duration
+	for i, k := range keys {
+		if k == "" || dup(i) {
 			continue
 		}
-		seen[k] = true
-		r := l.bucket(now, k).ReserveN(now, 1)
-		d := time.Minute
-		if r.OK() {
-			taken = append(taken, r)
-			d = r.DelayFrom(now)
+		if missing := 1 - l.bucket(now, k).TokensAt(now); missing > 0 {
+			wait = max(wait, l.waitFor(missing))
 		}
-		wait = max(wait, d)
 	}
-	if wait == 0 {
-		return true, 0
+	if wait > 0 {
+		return false, wait
 	}
-	for _, r := range taken {
-		r.CancelAt(now)
+	for i, k := range keys {
+		if k != "" && !dup(i) {
+			l.buckets[k].lim.AllowN(now, 1)
+		}
 	}
-	return false, wait
+	return true, 0
+}
+
+// waitFor is how long missing tokens take to come back; l.mu is held.
+func (l *PerKey) waitFor(missing float64) time.Duration {
+	if l.limit <= 0 || l.burst < 1 {
+		return time.Minute
+	}
+	return max(time.Duration(missing/float64(l.limit)*float64(time.Second)), time.Millisecond)
 }
 
 // bucket returns key's bucket, made if new, marked seen; l.mu is held.

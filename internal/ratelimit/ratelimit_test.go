@@ -103,3 +103,43 @@ func TestShare(t *testing.T) {
 	var none *ratelimit.PerKey
 	none.Share(3) // must not panic
 }
+
+func TestAllowAll(t *testing.T) {
+	clock := vax.NewManualClock(time.Date(2021, 5, 1, 16, 0, 0, 0, time.UTC))
+	l := ratelimit.New(60, 2, clock) // one a second, bursts of 2
+	if ok, _ := l.AllowAll([]string{"a", "b", "a", ""}); !ok {
+		t.Fatal("first request refused")
+	}
+	if ok, _ := l.Allow("b"); !ok {
+		t.Fatal("b's second token refused: a key repeated in one request must take one token")
+	}
+	// b is empty now: a request for a and b is refused and takes nothing.
+	ok, wait := l.AllowAll([]string{"a", "b"})
+	if ok || wait <= 0 || wait > time.Second {
+		t.Errorf("a and b: allowed %v, wait %v; want refused with a wait of at most 1 s", ok, wait)
+	}
+	if ok, _ := l.Allow("a"); !ok {
+		t.Error("a's second token was taken by a refused request")
+	}
+	// A long list with repeats takes one token per distinct key.
+	many := []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m1", "m1"}
+	if ok, _ := l.AllowAll(many); !ok {
+		t.Fatal("long list refused")
+	}
+	if ok, _ := l.Allow("m1"); !ok {
+		t.Error("m1's second token was taken by one request naming it three times")
+	}
+	var none *ratelimit.PerKey
+	if ok, _ := none.AllowAll([]string{"a"}); !ok {
+		t.Error("a nil limiter refused")
+	}
+}
+
+func TestAllowDoesNotAllocate(t *testing.T) {
+	clock := vax.NewManualClock(time.Date(2021, 5, 1, 16, 0, 0, 0, time.UTC))
+	l := ratelimit.New(60, 1, clock)
+	l.Allow("a") // makes the bucket
+	if n := testing.AllocsPerRun(100, func() { l.Allow("a") }); n != 0 {
+		t.Errorf("Allow of a known key: got %v allocations, want 0", n)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/vaxport/vaxport/internal/api"
 	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/booking"
+	"github.com/vaxport/vaxport/internal/ratelimit"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -43,12 +44,21 @@ type BookingConfig struct {
 	// Authenticate checks the bearer token and returns its principal
 	// (SignIn.Authenticate); required: nobody books anonymously.
 	Authenticate func(*http.Request) (auth.Principal, error)
+	// AccountLimit limits schedule, reschedule and cancel per account;
+	// nil: no limit.
+	AccountLimit *ratelimit.PerKey
+	// BeneficiaryLimit limits schedule per beneficiary reference in the
+	// request, one token from each; nil: no limit. (A reschedule names
+	// no beneficiary, so only AccountLimit applies to it.)
+	BeneficiaryLimit *ratelimit.PerKey
 }
 
 // Booking serves the beneficiary and appointment endpoints.
 type Booking struct {
 	svc  Appointments
 	auth func(*http.Request) (auth.Principal, error)
+
+	accountLimit, beneficiaryLimit *ratelimit.PerKey
 }
 
 // NewBooking returns the surface for cfg. It panics without Appointments or
@@ -57,7 +67,8 @@ func NewBooking(cfg BookingConfig) *Booking {
 	if cfg.Appointments == nil || cfg.Authenticate == nil {
 		panic("cowin: BookingConfig.Appointments and Authenticate are required")
 	}
-	return &Booking{svc: cfg.Appointments, auth: cfg.Authenticate}
+	return &Booking{svc: cfg.Appointments, auth: cfg.Authenticate,
+		accountLimit: cfg.AccountLimit, beneficiaryLimit: cfg.BeneficiaryLimit}
 }
 
 // account wraps a handler that acts for the signed-in account.
@@ -280,6 +291,9 @@ type scheduleResponse struct {
 func (b *Booking) handleSchedule(w http.ResponseWriter, r *http.Request, account string) error {
 	var req scheduleRequest
 	if err := api.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := b.checkBeneficiaries(r, req.Beneficiaries); err != nil {
 		return err
 	}
 	a, err := b.svc.Schedule(r.Context(), account, booking.ScheduleRequest{

@@ -12,20 +12,20 @@ func (s *Server) Register(mux *http.ServeMux) {
 	// Public: anyone, no token.
 	mux.Handle("GET /api/v2/admin/location/states", s.public(s.handleStates))
 	mux.Handle("GET /api/v2/admin/location/districts/{state_id}", s.public(s.handleDistricts))
-	mux.Handle("GET /api/v2/appointment/sessions/public/findByPin", s.public(s.sessions(findByPin, false)))
-	mux.Handle("GET /api/v2/appointment/sessions/public/findByDistrict", s.public(s.sessions(findByDistrict, false)))
-	mux.Handle("GET /api/v2/appointment/sessions/public/calendarByPin", s.public(s.sessions(calendarByPin, false)))
-	mux.Handle("GET /api/v2/appointment/sessions/public/calendarByDistrict", s.public(s.sessions(calendarByDistrict, false)))
-	mux.Handle("GET /api/v2/appointment/sessions/public/calendarByCenter", s.public(s.sessions(calendarByCenter, false)))
-	mux.Handle("GET /api/v2/appointment/centers/public/findByLatLong", s.public(s.handleFindByLatLong))
+	mux.Handle("GET /api/v2/appointment/sessions/public/findByPin", s.public(s.limitSearch(s.sessions(findByPin, false))))
+	mux.Handle("GET /api/v2/appointment/sessions/public/findByDistrict", s.public(s.limitSearch(s.sessions(findByDistrict, false))))
+	mux.Handle("GET /api/v2/appointment/sessions/public/calendarByPin", s.public(s.limitSearch(s.sessions(calendarByPin, false))))
+	mux.Handle("GET /api/v2/appointment/sessions/public/calendarByDistrict", s.public(s.limitSearch(s.sessions(calendarByDistrict, false))))
+	mux.Handle("GET /api/v2/appointment/sessions/public/calendarByCenter", s.public(s.limitSearch(s.sessions(calendarByCenter, false))))
+	mux.Handle("GET /api/v2/appointment/centers/public/findByLatLong", s.public(s.limitSearch(s.handleFindByLatLong)))
 
 	// Protected: Config.Authenticate decides; these honour the optional
 	// vaccine filter.
-	mux.Handle("GET /api/v2/appointment/sessions/findByPin", s.protected(s.sessions(findByPin, true)))
-	mux.Handle("GET /api/v2/appointment/sessions/findByDistrict", s.protected(s.sessions(findByDistrict, true)))
-	mux.Handle("GET /api/v2/appointment/sessions/calendarByPin", s.protected(s.sessions(calendarByPin, true)))
-	mux.Handle("GET /api/v2/appointment/sessions/calendarByDistrict", s.protected(s.sessions(calendarByDistrict, true)))
-	mux.Handle("GET /api/v2/appointment/sessions/calendarByCenter", s.protected(s.sessions(calendarByCenter, true)))
+	mux.Handle("GET /api/v2/appointment/sessions/findByPin", s.protected(s.limitSearch(s.sessions(findByPin, true))))
+	mux.Handle("GET /api/v2/appointment/sessions/findByDistrict", s.protected(s.limitSearch(s.sessions(findByDistrict, true))))
+	mux.Handle("GET /api/v2/appointment/sessions/calendarByPin", s.protected(s.limitSearch(s.sessions(calendarByPin, true))))
+	mux.Handle("GET /api/v2/appointment/sessions/calendarByDistrict", s.protected(s.limitSearch(s.sessions(calendarByDistrict, true))))
+	mux.Handle("GET /api/v2/appointment/sessions/calendarByCenter", s.protected(s.limitSearch(s.sessions(calendarByCenter, true))))
 }
 
 // Register adds the Co-WIN sign-in routes (auth.go) to mux. Each pair
@@ -50,8 +50,8 @@ func (b *Booking) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v2/registration/beneficiary/new", b.account(b.handleNewBeneficiary))
 	mux.Handle("POST /api/v2/registration/beneficiary/delete", b.account(b.handleDeleteBeneficiary))
 	mux.Handle("GET /api/v2/appointment/beneficiaries", b.account(b.handleBeneficiaries))
-	mux.Handle("POST /api/v2/appointment/schedule", b.account(b.idempotent(b.handleSchedule)))
-	mux.Handle("POST /api/v2/appointment/reschedule", b.account(b.idempotent(b.handleReschedule)))
-	mux.Handle("POST /api/v2/appointment/cancel", b.account(b.idempotent(b.handleCancel)))
+	mux.Handle("POST /api/v2/appointment/schedule", b.account(b.limitBooking(scheduleRefs, b.idempotent(b.handleSchedule))))
+	mux.Handle("POST /api/v2/appointment/reschedule", b.account(b.limitBooking(nil, b.idempotent(b.handleReschedule))))
+	mux.Handle("POST /api/v2/appointment/cancel", b.account(b.limitBooking(nil, b.idempotent(b.handleCancel))))
 	mux.Handle("GET /api/v2/appointment/appointmentslip/download", b.account(b.handleSlip))
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vaxport/vaxport/internal/api"
 	"github.com/vaxport/vaxport/internal/auth"
+	"github.com/vaxport/vaxport/internal/ratelimit"
 	"github.com/vaxport/vaxport/internal/search"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -31,6 +32,12 @@ type Config struct {
 	// 512 MiB). Past it, entries are evicted at random and rebuilt on
 	// demand.
 	CacheBytes int64
+	// SearchLimit limits the searches (findBy*, calendarBy*, findByLatLong)
+	// per client (ClientKey); nil: no limit.
+	SearchLimit *ratelimit.PerKey
+	// ClientKey is what SearchLimit counts a request by
+	// (SignIn.ClientKey); nil: the connection's address.
+	ClientKey func(*http.Request) string
 }
 
 // DefaultCacheBytes is the default bound of the response cache.
@@ -43,6 +50,9 @@ type Server struct {
 	auth   func(*http.Request) (auth.Principal, error)
 	cache  *cache
 	flight singleflight.Group
+
+	searchLimit *ratelimit.PerKey
+	clientKey   func(*http.Request) string
 }
 
 // New returns a Server for cfg. It panics if cfg.Index is nil: that is a
@@ -57,7 +67,11 @@ func New(cfg Config) *Server {
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = DefaultCacheBytes
 	}
-	return &Server{ix: cfg.Index, log: cfg.Logger, auth: cfg.Authenticate, cache: newCache(cfg.CacheBytes)}
+	if cfg.ClientKey == nil {
+		cfg.ClientKey = remoteHost
+	}
+	return &Server{ix: cfg.Index, log: cfg.Logger, auth: cfg.Authenticate, cache: newCache(cfg.CacheBytes),
+		searchLimit: cfg.SearchLimit, clientKey: cfg.ClientKey}
 }
 
 // ready refuses requests until the index holds its first snapshot.
