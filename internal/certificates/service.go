@@ -1,6 +1,7 @@
 package certificates
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"io"
@@ -48,10 +49,6 @@ type Service struct {
 	pdfs   *lru[renderedPDF] // by certificate id + kid
 
 	crl crlCache
-
-	vaxMu   sync.Mutex
-	vaxList []vax.Vaccine // the vaccines last read, at vaxAt
-	vaxAt   time.Time
 }
 
 // New returns a Service.
@@ -70,17 +67,10 @@ func New(cfg Config) (*Service, error) {
 	if s.random == nil {
 		s.random = rand.Reader
 	}
-	entries, bytes := cmpOr(cfg.CacheEntries, 4096), cmpOr(cfg.CacheBytes, 64<<20)
+	entries, bytes := cmp.Or(cfg.CacheEntries, 4096), cmp.Or(cfg.CacheBytes, 64<<20)
 	s.signed = newLRU(entries, func(Issued) int { return 1 })
 	s.pdfs = newLRU(bytes, func(p renderedPDF) int { return len(p.doc) })
 	return s, nil
-}
-
-func cmpOr(a, b int) int {
-	if a > 0 {
-		return a
-	}
-	return b
 }
 
 // Certify returns the certificate to issue with a dose (the vaccination
@@ -117,7 +107,7 @@ func (s *Service) Issue(ctx context.Context, tx vax.Tx, ref string) error {
 	if len(doses) == 0 {
 		return nil
 	}
-	vaccines, err := s.vaccines(ctx, tx, doses[0].Vaccine)
+	vaccines, err := tx.Vaccines(ctx)
 	if err != nil {
 		return err
 	}
@@ -132,30 +122,7 @@ func (s *Service) Issue(ctx context.Context, tx vax.Tx, ref string) error {
 	return tx.IssueCertificate(ctx, *c)
 }
 
-// vaccinesFresh is how long Issue trusts the vaccines it last read: a
-// series length changes once in a programme, and a dose is a hot path.
-const vaccinesFresh = 10 * time.Second
-
-// vaccines returns the vaccines, read in tx unless a recent read holds
-// the vaccine name.
-func (s *Service) vaccines(ctx context.Context, tx vax.Tx, name string) ([]vax.Vaccine, error) {
-	s.vaxMu.Lock()
-	vs, at := s.vaxList, s.vaxAt
-	s.vaxMu.Unlock()
-	now := s.clock.Now()
-	if _, ok := vaccineNamed(vs, name); ok && now.Sub(at) < vaccinesFresh && !now.Before(at) {
-		return vs, nil
-	}
-	vs, err := tx.Vaccines(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.vaxMu.Lock()
-	s.vaxList, s.vaxAt = vs, now
-	s.vaxMu.Unlock()
-	return vs, nil
-}
-
+// vaccineNamed finds the vaccine called name in vs.
 func vaccineNamed(vs []vax.Vaccine, name string) (vax.Vaccine, bool) {
 	i := slices.IndexFunc(vs, func(v vax.Vaccine) bool { return v.Name == name })
 	if i < 0 {
