@@ -3,7 +3,6 @@ package booking
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -232,14 +231,9 @@ func (s *Service) admit(ctx context.Context, tx vax.Tx, se vax.Session, v vax.Va
 	if err := s.rules.Check(b); err != nil {
 		return admission{}, err
 	}
-	var cs []Candidate
-	for _, ref := range req.Refs {
-		ben, ok := facts.Beneficiaries[ref]
-		if !ok || !strings.EqualFold(ben.AccountID, accountID) {
-			return admission{}, notRegistered(ref)
-		}
-		live := claimed[liveKey{ref, req.Dose}] || slices.Contains(facts.LiveDoses[ref], req.Dose)
-		cs = append(cs, Candidate{BirthYear: ben.BirthYear, History: s.history(facts.Doses[ref]), LiveForDose: live})
+	cs, err := s.candidates(facts, claimed, accountID, req)
+	if err != nil {
+		return admission{}, err
 	}
 	if err := s.rules.Check(b, cs...); err != nil {
 		return admission{}, err

@@ -324,21 +324,13 @@ func (s *Service) book(ctx context.Context, tx vax.Tx, accountID string, req Sch
 	if err := s.rules.Check(b); err != nil {
 		return out, true, err
 	}
-	live, err := liveDoses(ctx, tx, accountID)
+	facts, err := tx.BookingFacts(ctx, req.Refs)
 	if err != nil {
 		return out, true, err
 	}
-	var cs []Candidate
-	for _, ref := range req.Refs {
-		ben, err := owned(ctx, tx, accountID, ref)
-		if err != nil {
-			return out, true, err
-		}
-		doses, err := tx.DosesOf(ctx, ref)
-		if err != nil {
-			return out, true, err
-		}
-		cs = append(cs, Candidate{BirthYear: ben.BirthYear, History: s.history(doses), LiveForDose: live[liveKey{ref, req.Dose}]})
+	cs, err := s.candidates(facts, nil, accountID, req)
+	if err != nil {
+		return out, true, err
 	}
 	if err := s.rules.Check(b, cs...); err != nil {
 		return out, true, err
@@ -396,24 +388,27 @@ func (s *Service) secretCode() (string, error) {
 	return fmt.Sprintf("%04d", n.Int64()), nil
 }
 
+// liveKey names one beneficiary's place for one dose.
 type liveKey struct {
 	ref  string
 	dose int
 }
 
-// liveDoses returns which (ref, dose) of the account hold a live place.
-func liveDoses(ctx context.Context, tx vax.Tx, accountID string) (map[liveKey]bool, error) {
-	as, err := tx.AppointmentsOf(ctx, accountID)
-	if err != nil {
-		return nil, err
-	}
-	live := map[liveKey]bool{}
-	for _, a := range as {
-		for _, ref := range a.Live() {
-			live[liveKey{ref, a.Dose}] = true
+// candidates returns the rules' view of req's beneficiaries from facts
+// (Tx.BookingFacts for req.Refs); claimed holds the places earlier requests
+// of a batch take (nil: none). A beneficiary unknown or of another account
+// is not registered.
+func (s *Service) candidates(facts vax.BookingFacts, claimed map[liveKey]bool, accountID string, req ScheduleRequest) ([]Candidate, error) {
+	cs := make([]Candidate, 0, len(req.Refs))
+	for _, ref := range req.Refs {
+		ben, ok := facts.Beneficiaries[ref]
+		if !ok || !strings.EqualFold(ben.AccountID, accountID) {
+			return nil, notRegistered(ref)
 		}
+		live := claimed[liveKey{ref, req.Dose}] || slices.Contains(facts.LiveDoses[ref], req.Dose)
+		cs = append(cs, Candidate{BirthYear: ben.BirthYear, History: s.history(facts.Doses[ref]), LiveForDose: live})
 	}
-	return live, nil
+	return cs, nil
 }
 
 // text enqueues an SMS to the account's mobile number in tx.
@@ -460,17 +455,15 @@ func (s *Service) Reschedule(ctx context.Context, accountID, id, sessionID, slot
 			return err
 		}
 		b := Booking{Now: now, Session: se, Vaccine: v, Dose: a.Dose, Slot: slot}
-		var cs []Candidate
-		for _, ref := range a.Live() {
-			ben, err := tx.Beneficiary(ctx, ref)
-			if err != nil {
-				return err
-			}
-			doses, err := tx.DosesOf(ctx, ref)
-			if err != nil {
-				return err
-			}
-			cs = append(cs, Candidate{BirthYear: ben.BirthYear, History: s.history(doses)})
+		// The appointment's own places do not count against it.
+		facts, err := tx.BookingFacts(ctx, a.Live())
+		if err != nil {
+			return err
+		}
+		facts.LiveDoses = nil
+		cs, err := s.candidates(facts, nil, accountID, ScheduleRequest{Dose: a.Dose, Refs: a.Live()})
+		if err != nil {
+			return err
 		}
 		if err := s.rules.Check(b, cs...); err != nil {
 			return err
