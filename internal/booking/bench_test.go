@@ -80,14 +80,14 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 // sessions (spread: 1,000 sessions), on both stores, with 64 concurrent clients (env VAXPORT_BENCH_CLIENTS). Mobile numbers are
 // not opened (a constant stands in), so the figure is booking's own cost.
 func BenchmarkSchedule(b *testing.B) {
-	for _, be := range backends {
+	for _, be := range stores {
 		for _, mode := range []string{"hot", "hot-unbatched", "soldout", "spread"} {
-			b.Run(be.name+"/"+mode, func(b *testing.B) {
+			b.Run(be.Name+"/"+mode, func(b *testing.B) {
 				maxBatch := 0
 				if mode == "hot-unbatched" {
 					maxBatch = 1
 				}
-				e := newBenchEnv(b, be.open, maxBatch)
+				e := newBenchEnv(b, be.Open, maxBatch)
 				sessions := 1
 				if mode == "spread" {
 					sessions = 1000

@@ -10,17 +10,12 @@ import (
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
-var stores = []struct {
-	name string
-	open opener
-}{{"sqlite", openSQLite}, {"postgres", openPostgres}}
-
 // TestPhotoIDAcrossRotation registers a photo ID, rotates the pii key and
 // registers the same number again: the number is still taken.
 func TestPhotoIDAcrossRotation(t *testing.T) {
 	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			e := newEnv(t, st.open, booking.Rules{})
+		t.Run(st.Name, func(t *testing.T) {
+			e := newEnv(t, st.Open, booking.Rules{})
 			acct, other := e.account(t, 1), e.account(t, 2)
 			e.beneficiary(t, acct, 1)
 			if _, err := e.keys.Rotate(keyring.KindPII, nil, t0.Add(1)); err != nil {
@@ -39,9 +34,9 @@ func TestPhotoIDAcrossRotation(t *testing.T) {
 // once: exactly the cap is registered and the rest are refused.
 func TestBeneficiaryCapConcurrent(t *testing.T) {
 	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
+		t.Run(st.Name, func(t *testing.T) {
 			const adds = 16
-			e := newEnv(t, st.open, booking.Rules{})
+			e := newEnv(t, st.Open, booking.Rules{})
 			acct := e.account(t, 1)
 			errs := make([]error, adds)
 			var wg sync.WaitGroup

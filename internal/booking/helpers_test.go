@@ -12,9 +12,7 @@ import (
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/masterdata"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
-	"github.com/vaxport/vaxport/internal/store/postgres"
-	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
-	"github.com/vaxport/vaxport/internal/store/sqlite"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -31,34 +29,10 @@ type env struct {
 	centre int64
 }
 
-type opener func(t testing.TB) vax.Store
+type opener = backendtest.Opener
 
-func openSQLite(t testing.TB) vax.Store {
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "vaxport.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
-}
-
-// openPostgres opens a fresh schema; skips when VAXPORT_TEST_POSTGRES is
-// unset, fails when it is set and unreachable.
-func openPostgres(t testing.TB) vax.Store {
-	dsn := pgtest.DSN(t)
-	s, err := postgres.Open(t.Context(), dsn, postgres.Options{})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
-}
+// stores are the stores every test runs on.
+var stores = backendtest.All
 
 func mobileAAD(id string) []byte { return []byte("test mobile|" + strings.ToLower(id)) }
 

@@ -35,9 +35,9 @@ func (e *env) sessionOn(t *testing.T, n int, vaccine string, day vax.Date) vax.S
 // cannot be booked, its place cannot be cancelled, its beneficiary cannot
 // be deleted, and the beneficiary list shows the status and dates.
 func TestDoseHistory(t *testing.T) {
-	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
-			e := newEnv(t, be.open, booking.Rules{WindowDays: 100})
+	for _, be := range stores {
+		t.Run(be.Name, func(t *testing.T) {
+			e := newEnv(t, be.Open, booking.Rules{WindowDays: 100})
 			acct := e.account(t, 1)
 			ref := e.beneficiary(t, acct, 1)
 			today := vax.DateOf(t0, ist)

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/vaxport/vaxport/internal/booking"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
 func TestIdempotent(t *testing.T) {
-	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
-			e := newEnv(t, be.open, booking.Rules{})
+	for _, be := range stores {
+		t.Run(be.Name, func(t *testing.T) {
+			e := newEnv(t, be.Open, booking.Rules{})
 			acct := e.account(t, 1)
 			runs := 0
 			ok := func() booking.Answer { runs++; return booking.Answer{Status: 200, Body: []byte(`{"n":1}`)} }
@@ -58,7 +59,7 @@ func TestIdempotent(t *testing.T) {
 // TestIdempotentTakeover: a key whose first request never finished (its
 // node died) is taken over after InFlightLease.
 func TestIdempotentTakeover(t *testing.T) {
-	e := newEnv(t, openSQLite, booking.Rules{})
+	e := newEnv(t, backendtest.SQLite, booking.Rules{})
 	acct := e.account(t, 1)
 	var inner error
 	e.svc.Idempotent(t.Context(), acct, "k", "h", func() booking.Answer {

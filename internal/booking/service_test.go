@@ -10,16 +10,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vaxport/vaxport/internal/booking"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
-var backends = []struct {
-	name string
-	open opener
-}{{"sqlite", openSQLite}, {"postgres", openPostgres}}
-
 func TestAddBeneficiary(t *testing.T) {
-	e := newEnv(t, openSQLite, booking.Rules{})
+	e := newEnv(t, backendtest.SQLite, booking.Rules{})
 	acct, other := e.account(t, 1), e.account(t, 2)
 	b, err := e.svc.AddBeneficiary(t.Context(), acct, booking.NewBeneficiary{Name: "  Asha   Menon ", BirthYear: 1985,
 		GenderID: 2, PhotoIDType: 8, PhotoIDNumber: "m12-34 567", Comorbidity: true})
@@ -64,7 +60,7 @@ func TestAddBeneficiary(t *testing.T) {
 	_, err = e.svc.AddBeneficiary(t.Context(), acct, person(4))
 	wantReason(t, "fifth beneficiary", err, vax.Conflict, booking.ReasonTooMany)
 
-	e6 := newEnv(t, openSQLite, booking.Rules{MaxBeneficiaries: 6})
+	e6 := newEnv(t, backendtest.SQLite, booking.Rules{MaxBeneficiaries: 6})
 	a6 := e6.account(t, 1)
 	for n := range 6 {
 		e6.beneficiary(t, a6, n)
@@ -72,9 +68,9 @@ func TestAddBeneficiary(t *testing.T) {
 }
 
 func TestScheduleAndAppointment(t *testing.T) {
-	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
-			e := newEnv(t, be.open, booking.Rules{})
+	for _, be := range stores {
+		t.Run(be.Name, func(t *testing.T) {
+			e := newEnv(t, be.Open, booking.Rules{})
 			se := e.session(t, 1, 10, 10)
 			acct := e.account(t, 1)
 			r1, r2 := e.beneficiary(t, acct, 1), e.beneficiary(t, acct, 2)
@@ -120,7 +116,7 @@ func TestScheduleAndAppointment(t *testing.T) {
 }
 
 func TestScheduleRefusals(t *testing.T) {
-	e := newEnv(t, openSQLite, booking.Rules{})
+	e := newEnv(t, backendtest.SQLite, booking.Rules{})
 	se := e.session(t, 1, 10, 10)
 	one := e.session(t, 2, 1, 1)
 	old := e.session(t, 3, 10, 10) // for ages 18-44 only
@@ -175,7 +171,7 @@ func TestScheduleRefusals(t *testing.T) {
 }
 
 func TestRescheduleCancelDelete(t *testing.T) {
-	e := newEnv(t, openSQLite, booking.Rules{})
+	e := newEnv(t, backendtest.SQLite, booking.Rules{})
 	s1, s2, full := e.session(t, 1, 10, 10), e.session(t, 2, 10, 10), e.session(t, 3, 1, 1)
 	acct, other := e.account(t, 1), e.account(t, 2)
 	r1, r2 := e.beneficiary(t, acct, 1), e.beneficiary(t, acct, 2)
@@ -229,7 +225,7 @@ func TestRescheduleCancelDelete(t *testing.T) {
 }
 
 func TestCancelSessionAppointments(t *testing.T) {
-	e := newEnv(t, openSQLite, booking.Rules{})
+	e := newEnv(t, backendtest.SQLite, booking.Rules{})
 	se := e.session(t, 1, 10, 10)
 	var ids []string
 	for n := 1; n <= 3; n++ {
@@ -264,10 +260,10 @@ func TestCancelSessionAppointments(t *testing.T) {
 
 // TestRace: many accounts race through the service for few seats.
 func TestRace(t *testing.T) {
-	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
+	for _, be := range stores {
+		t.Run(be.Name, func(t *testing.T) {
 			const accounts, seats, workers = 300, 100, 16
-			e := newEnv(t, be.open, booking.Rules{})
+			e := newEnv(t, be.Open, booking.Rules{})
 			se := e.session(t, 1, seats, 0)
 			refs := make([]string, accounts+1)
 			for n := 1; n <= accounts; n++ {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vaxport/vaxport/internal/booking"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -26,7 +27,7 @@ func (c *countingStore) InTx(ctx context.Context, fn func(vax.Tx) error) error {
 // SoldOutTTL passes.
 func TestSoldOutFromMemory(t *testing.T) {
 	var cs *countingStore
-	e := newEnv(t, func(t testing.TB) vax.Store { cs = &countingStore{Store: openSQLite(t)}; return cs }, booking.Rules{})
+	e := newEnv(t, func(t testing.TB) vax.Store { cs = &countingStore{Store: backendtest.SQLite(t)}; return cs }, booking.Rules{})
 	se := e.session(t, 1, 1, 0)
 	var refs []string
 	for n := 1; n <= 3; n++ {

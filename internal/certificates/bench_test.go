@@ -11,6 +11,7 @@ import (
 	"github.com/vaxport/vaxport/internal/cert/issuer"
 	"github.com/vaxport/vaxport/internal/certificates"
 	"github.com/vaxport/vaxport/internal/masterdata"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -21,8 +22,8 @@ import (
 // each beneficiary alternate, so half the issues supersede a certificate.
 func BenchmarkIssue(b *testing.B) {
 	for _, st := range stores {
-		b.Run(st.name, func(b *testing.B) {
-			e := newEnv(b, st.open)
+		b.Run(st.Name, func(b *testing.B) {
+			e := newEnv(b, st.Open)
 			var next atomic.Int64
 			b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
 			start := time.Now()
@@ -54,7 +55,7 @@ func BenchmarkIssue(b *testing.B) {
 // BenchmarkFor measures serving a certificate that is not cached: the
 // reads, building the SMART Health Card and the DCC, and signing both.
 func BenchmarkFor(b *testing.B) {
-	e := newEnv(b, openSQLite)
+	e := newEnv(b, backendtest.SQLite)
 	svc, err := certificates.New(certificates.Config{Store: e.store, Keys: e.keys,
 		Material: func() *issuer.Material { return e.material }, Clock: e.clock, Location: ist, CacheEntries: 1})
 	if err != nil {
@@ -78,7 +79,7 @@ func BenchmarkFor(b *testing.B) {
 // BenchmarkPDF measures rendering a certificate's PDF (signatures cached,
 // the PDF not).
 func BenchmarkPDF(b *testing.B) {
-	e := newEnv(b, openSQLite)
+	e := newEnv(b, backendtest.SQLite)
 	svc, err := certificates.New(certificates.Config{Store: e.store, Keys: e.keys,
 		Material: func() *issuer.Material { return e.material }, Clock: e.clock, Location: ist, CacheBytes: 1,
 		VerifyURL: publicURL + "/verify"})

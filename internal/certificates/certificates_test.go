@@ -17,6 +17,7 @@ import (
 	"github.com/vaxport/vaxport/internal/certificates"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/masterdata"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -25,7 +26,7 @@ var shcCovishield = shc.DisplayName(shc.SystemCVX, "210")
 
 func TestIssue(t *testing.T) {
 	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) { testIssue(t, st.open) })
+		t.Run(st.Name, func(t *testing.T) { testIssue(t, st.Open) })
 	}
 }
 
@@ -112,7 +113,7 @@ func testIssue(t *testing.T, open opener) {
 
 func TestFor(t *testing.T) {
 	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) { testFor(t, st.open) })
+		t.Run(st.Name, func(t *testing.T) { testFor(t, st.Open) })
 	}
 }
 
@@ -164,7 +165,7 @@ func testFor(t *testing.T, open opener) {
 }
 
 func TestCRLUnknownKey(t *testing.T) {
-	e := newEnv(t, openSQLite)
+	e := newEnv(t, backendtest.SQLite)
 	if _, err := e.svc.CRL(t.Context(), "not-ours"); vax.ErrorCode(err) != vax.NotFound {
 		t.Errorf("CRL of an unknown kid: %v; want NotFound", err)
 	}
@@ -178,7 +179,7 @@ func TestCRLUnknownKey(t *testing.T) {
 }
 
 func TestReissue(t *testing.T) {
-	e := newEnv(t, openSQLite)
+	e := newEnv(t, backendtest.SQLite)
 	b := e.beneficiary(t, 1, 1)
 	e.inTx(t, func(ctx context.Context, tx vax.Tx) error { return e.svc.Issue(ctx, tx, b.Ref) })
 	if _, err := e.svc.For(t.Context(), accountID(1), b.Ref); vax.ErrorReason(err) != certificates.ReasonNoCertificate {
@@ -197,7 +198,7 @@ func TestReissue(t *testing.T) {
 // TestPDF renders the certificate and, when pdftoppm is installed, reads
 // both QR codes back from the printed page.
 func TestPDF(t *testing.T) {
-	e := newEnv(t, openSQLite)
+	e := newEnv(t, backendtest.SQLite)
 	b := e.beneficiary(t, 1, 1)
 	e.vaccinate(t, b, 1, masterdata.Covishield)
 	doc, err := e.svc.PDF(t.Context(), accountID(1), b.Ref)
@@ -223,7 +224,7 @@ func TestPDF(t *testing.T) {
 // TestRotation: after the certificate key rotates, certificates are signed
 // with the new key, and every published key has a revocation list.
 func TestRotation(t *testing.T) {
-	e := newEnv(t, openSQLite)
+	e := newEnv(t, backendtest.SQLite)
 	b := e.beneficiary(t, 1, 1)
 	e.vaccinate(t, b, 1, masterdata.Covishield)
 	before, err := e.svc.For(t.Context(), accountID(1), b.Ref)
@@ -260,7 +261,7 @@ func TestRotation(t *testing.T) {
 // many goroutines while doses are recorded (run with -race): every answer
 // is the current certificate's or its successor's.
 func TestConcurrentReads(t *testing.T) {
-	e := newEnv(t, openSQLite)
+	e := newEnv(t, backendtest.SQLite)
 	b := e.beneficiary(t, 1, 1)
 	e.vaccinate(t, b, 1, masterdata.Covishield)
 	kid := e.material.JWKS.Keys[0].Kid

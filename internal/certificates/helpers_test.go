@@ -11,9 +11,7 @@ import (
 	"github.com/vaxport/vaxport/internal/certificates"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/masterdata"
-	"github.com/vaxport/vaxport/internal/store/postgres"
-	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
-	"github.com/vaxport/vaxport/internal/store/sqlite"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -24,38 +22,10 @@ var t0 = time.Date(2021, time.June, 1, 10, 0, 0, 0, ist)
 
 const publicURL = "https://vaxport.example"
 
-type opener func(t testing.TB) vax.Store
+type opener = backendtest.Opener
 
-func openSQLite(t testing.TB) vax.Store {
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "vaxport.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
-}
-
-// openPostgres opens a fresh schema; skips when VAXPORT_TEST_POSTGRES is
-// unset, fails when it is set and unreachable.
-func openPostgres(t testing.TB) vax.Store {
-	s, err := postgres.Open(t.Context(), pgtest.DSN(t), postgres.Options{})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
-}
-
-var stores = []struct {
-	name string
-	open opener
-}{{"sqlite", openSQLite}, {"postgres", openPostgres}}
+// stores are the stores every test runs on.
+var stores = backendtest.All
 
 // env is a certificate service on a fresh store with one centre.
 type env struct {

@@ -21,8 +21,8 @@ import (
 // VAXPORT_TEST_POSTGRES is set.
 func BenchmarkRecordDose(b *testing.B) {
 	for _, st := range stores {
-		b.Run(st.name+"/bare-tx", func(b *testing.B) {
-			e := newEnv(b, st.open)
+		b.Run(st.Name+"/bare-tx", func(b *testing.B) {
+			e := newEnv(b, st.Open)
 			var next atomic.Int64
 			b.SetParallelism(16)
 			b.ResetTimer()
@@ -43,8 +43,8 @@ func BenchmarkRecordDose(b *testing.B) {
 			if centres > 1 {
 				name = fmt.Sprintf("%d-centres", centres)
 			}
-			b.Run(st.name+"/"+name, func(b *testing.B) {
-				e := newEnv(b, st.open)
+			b.Run(st.Name+"/"+name, func(b *testing.B) {
+				e := newEnv(b, st.Open)
 				acct := e.account(b, 1)
 				ids := benchCentres(b, e, centres)
 				by := e.staff(b, 100, vax.Staff{Role: vax.RoleVaccinator, CentreIDs: ids})

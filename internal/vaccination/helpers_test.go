@@ -15,9 +15,7 @@ import (
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/masterdata"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
-	"github.com/vaxport/vaxport/internal/store/postgres"
-	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
-	"github.com/vaxport/vaxport/internal/store/sqlite"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vaccination"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -29,38 +27,10 @@ var t0 = time.Date(2021, time.June, 1, 10, 0, 0, 0, ist)
 
 var today = vax.DateOf(t0, ist)
 
-type opener func(t testing.TB) vax.Store
+type opener = backendtest.Opener
 
-func openSQLite(t testing.TB) vax.Store {
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "vaxport.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
-}
-
-// openPostgres opens a fresh schema; skips when VAXPORT_TEST_POSTGRES is
-// unset, fails when it is set and unreachable.
-func openPostgres(t testing.TB) vax.Store {
-	s, err := postgres.Open(t.Context(), pgtest.DSN(t), postgres.Options{})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
-}
-
-var stores = []struct {
-	name string
-	open opener
-}{{"sqlite", openSQLite}, {"postgres", openPostgres}}
+// stores are the stores every test runs on.
+var stores = backendtest.All
 
 // env is a vaccination service on a fresh store with two centres in two
 // districts, lots, staff and a booking service to book with.
@@ -370,6 +340,6 @@ func wantReason(t testing.TB, what string, err error, code vax.Code, reason stri
 // VAXPORT_TEST_POSTGRES is set.
 func eachStore(t *testing.T, test func(t *testing.T, open opener)) {
 	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) { test(t, st.open) })
+		t.Run(st.Name, func(t *testing.T) { test(t, st.Open) })
 	}
 }

@@ -294,8 +294,8 @@ func testRecordDoseIdempotent(t *testing.T, open opener) {
 
 func TestRecordDoseConcurrent(t *testing.T) {
 	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			e := newEnv(t, st.open)
+		t.Run(st.Name, func(t *testing.T) {
+			e := newEnv(t, st.Open)
 			ref := e.beneficiary(t, 1)
 			const tablets = 8
 			var (
