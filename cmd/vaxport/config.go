@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -167,18 +168,11 @@ func (c *Config) resolve() error {
 	if _, err := c.trustedProxies(); err != nil {
 		return err
 	}
-	if c.VerifyPerMin == 0 {
-		c.VerifyPerMin = defaultVerifyPerMin
-	}
-	if c.SearchIPPerMin == 0 {
-		c.SearchIPPerMin = defaultSearchIPPerMin
-	}
-	if c.BookAccountPerMin == 0 {
-		c.BookAccountPerMin = defaultBookAccountPerMin
-	}
-	if c.BookBeneficiaryPerMin == 0 {
-		c.BookBeneficiaryPerMin = defaultBookBeneficiaryPerMin
-	}
+	// Zero limits take their defaults (negative ones mean none).
+	c.VerifyPerMin = cmp.Or(c.VerifyPerMin, defaultVerifyPerMin)
+	c.SearchIPPerMin = cmp.Or(c.SearchIPPerMin, defaultSearchIPPerMin)
+	c.BookAccountPerMin = cmp.Or(c.BookAccountPerMin, defaultBookAccountPerMin)
+	c.BookBeneficiaryPerMin = cmp.Or(c.BookBeneficiaryPerMin, defaultBookBeneficiaryPerMin)
 	return nil
 }
 
@@ -189,10 +183,9 @@ const (
 	defaultSearchIPPerMin        = 600
 	defaultBookAccountPerMin     = 20
 	defaultBookBeneficiaryPerMin = 10
+	// Verification is limited per node: it protects the node's own CPU.
+	defaultVerifyPerMin = 120
 )
-
-// defaultVerifyPerMin is --verify-per-minute's default.
-const defaultVerifyPerMin = 120
 
 func (c *Config) location() *time.Location {
 	loc, err := time.LoadLocation(c.TZ)

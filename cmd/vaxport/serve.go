@@ -276,7 +276,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Appointments: booker, Authenticate: signIn.Authenticate, Alerts: hub,
 		Issuer: certs, VerifyTrust: verifyTrust, Clock: m.Clock,
 		Staff: people, Vaccination: vaccinations, ClientKey: signIn.ClientKey,
-		VerifyLimit: ratelimit.New(float64(cfg.VerifyPerMin), max(cfg.VerifyPerMin/2, 1), m.Clock)}
+		VerifyLimit: perMinute(cfg.VerifyPerMin, m.Clock)}
 	if disp != nil {
 		v1cfg.Receipts = disp
 	}
@@ -632,8 +632,8 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// perMinute is a per-key limit of n a minute for the deployment, in bursts
-// of half that; nil (no limit) when n is negative.
+// perMinute is a per-key limit of n a minute, in bursts of half that; nil
+// (no limit) when n is negative.
 func perMinute(n int, clock vax.Clock) *ratelimit.PerKey {
 	return ratelimit.New(float64(n), max(n/2, 1), clock)
 }
