@@ -78,26 +78,12 @@ func bookingStore(t *testing.T, open Opener, cap1 int) vax.Store {
 
 func createBeneficiaries(t *testing.T, s vax.Store, bs ...vax.Beneficiary) {
 	t.Helper()
-	inTx(t, s, func(tx vax.Tx) error {
-		for _, b := range bs {
-			if err := tx.CreateBeneficiary(t.Context(), b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insertAll(t, s, bs, func(tx vax.Tx, b vax.Beneficiary) error { return tx.CreateBeneficiary(t.Context(), b) })
 }
 
 func book(t *testing.T, s vax.Store, as ...vax.Appointment) {
 	t.Helper()
-	inTx(t, s, func(tx vax.Tx) error {
-		for _, a := range as {
-			if err := tx.BookAppointment(t.Context(), a); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insertAll(t, s, as, func(tx vax.Tx, a vax.Appointment) error { return tx.BookAppointment(t.Context(), a) })
 }
 
 func readSession(t *testing.T, s vax.Store, id string) vax.Session {

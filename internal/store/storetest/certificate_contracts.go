@@ -27,14 +27,7 @@ func certificate(n int, ref string, doses int, final bool) vax.Certificate {
 
 func issue(t *testing.T, s vax.Store, cs ...vax.Certificate) {
 	t.Helper()
-	inTx(t, s, func(tx vax.Tx) error {
-		for _, c := range cs {
-			if err := tx.IssueCertificate(t.Context(), c); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insertAll(t, s, cs, func(tx vax.Tx, c vax.Certificate) error { return tx.IssueCertificate(t.Context(), c) })
 }
 
 func readCertificate(t *testing.T, s vax.Store, id string) (c vax.Certificate, err error) {

@@ -158,6 +158,20 @@ func session(n int, centre int64, date vax.Date) vax.Session {
 	}
 }
 
+// insertAll writes xs with put in one transaction, failing the test on
+// the first error.
+func insertAll[T any](t *testing.T, s vax.Store, xs []T, put func(vax.Tx, T) error) {
+	t.Helper()
+	inTx(t, s, func(tx vax.Tx) error {
+		for _, x := range xs {
+			if err := put(tx, x); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // createCentres creates cs and returns their ids.
 func createCentres(t *testing.T, s vax.Store, cs ...vax.Centre) []int64 {
 	t.Helper()
@@ -178,27 +192,13 @@ func createCentres(t *testing.T, s vax.Store, cs ...vax.Centre) []int64 {
 // createSessions creates ss.
 func createSessions(t *testing.T, s vax.Store, ss ...vax.Session) {
 	t.Helper()
-	inTx(t, s, func(tx vax.Tx) error {
-		for _, se := range ss {
-			if err := tx.CreateSession(t.Context(), se); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insertAll(t, s, ss, func(tx vax.Tx, se vax.Session) error { return tx.CreateSession(t.Context(), se) })
 }
 
 // appendChanges appends one change per key, all of kind, in one transaction.
 func appendChanges(t *testing.T, s vax.Store, kind vax.ChangeKind, keys ...string) {
 	t.Helper()
-	inTx(t, s, func(tx vax.Tx) error {
-		for _, k := range keys {
-			if err := tx.AppendChange(t.Context(), kind, k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insertAll(t, s, keys, func(tx vax.Tx, k string) error { return tx.AppendChange(t.Context(), kind, k) })
 }
 
 // allChanges reads the whole feed.

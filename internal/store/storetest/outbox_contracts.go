@@ -50,14 +50,7 @@ func storedMessage(m vax.OutboxMessage) vax.OutboxMessage {
 
 func enqueue(t *testing.T, s vax.Store, ms ...vax.OutboxMessage) {
 	t.Helper()
-	inTx(t, s, func(tx vax.Tx) error {
-		for _, m := range ms {
-			if err := tx.EnqueueMessage(t.Context(), m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insertAll(t, s, ms, func(tx vax.Tx, m vax.OutboxMessage) error { return tx.EnqueueMessage(t.Context(), m) })
 }
 
 // readMessage reads one message; NotFound when absent.

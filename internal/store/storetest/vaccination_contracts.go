@@ -71,11 +71,9 @@ func storedStaff(s vax.Staff) vax.Staff {
 
 func createStaff(t *testing.T, s vax.Store, ss ...vax.Staff) {
 	t.Helper()
-	inTx(t, s, func(tx vax.Tx) error {
-		for _, st := range ss {
-			if err := tx.CreateStaff(t.Context(), st); err != nil {
-				return fmt.Errorf("create staff %s: %w", st.ID, err)
-			}
+	insertAll(t, s, ss, func(tx vax.Tx, st vax.Staff) error {
+		if err := tx.CreateStaff(t.Context(), st); err != nil {
+			return fmt.Errorf("create staff %s: %w", st.ID, err)
 		}
 		return nil
 	})
@@ -323,11 +321,9 @@ func storedLot(l vax.Lot) vax.Lot {
 
 func createLots(t *testing.T, s vax.Store, ls ...vax.Lot) {
 	t.Helper()
-	inTx(t, s, func(tx vax.Tx) error {
-		for _, l := range ls {
-			if err := tx.CreateLot(t.Context(), l); err != nil {
-				return fmt.Errorf("create lot %s: %w", l.Number, err)
-			}
+	insertAll(t, s, ls, func(tx vax.Tx, l vax.Lot) error {
+		if err := tx.CreateLot(t.Context(), l); err != nil {
+			return fmt.Errorf("create lot %s: %w", l.Number, err)
 		}
 		return nil
 	})
@@ -470,11 +466,9 @@ func storedDose(d vax.Dose) vax.Dose {
 
 func recordDoses(t *testing.T, s vax.Store, ds ...vax.Dose) {
 	t.Helper()
-	inTx(t, s, func(tx vax.Tx) error {
-		for _, d := range ds {
-			if err := tx.RecordDose(t.Context(), d); err != nil {
-				return fmt.Errorf("record dose %s: %w", d.ID, err)
-			}
+	insertAll(t, s, ds, func(tx vax.Tx, d vax.Dose) error {
+		if err := tx.RecordDose(t.Context(), d); err != nil {
+			return fmt.Errorf("record dose %s: %w", d.ID, err)
 		}
 		return nil
 	})
@@ -761,11 +755,9 @@ func storedEvent(e vax.AdverseEvent) vax.AdverseEvent {
 
 func recordEvents(t *testing.T, s vax.Store, es ...vax.AdverseEvent) {
 	t.Helper()
-	inTx(t, s, func(tx vax.Tx) error {
-		for _, e := range es {
-			if err := tx.RecordAdverseEvent(t.Context(), e); err != nil {
-				return fmt.Errorf("record event %s: %w", e.ID, err)
-			}
+	insertAll(t, s, es, func(tx vax.Tx, e vax.AdverseEvent) error {
+		if err := tx.RecordAdverseEvent(t.Context(), e); err != nil {
+			return fmt.Errorf("record event %s: %w", e.ID, err)
 		}
 		return nil
 	})
