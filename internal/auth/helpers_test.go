@@ -12,6 +12,7 @@ import (
 	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
+	"github.com/vaxport/vaxport/internal/sms/outbox/outboxtest"
 	"github.com/vaxport/vaxport/internal/store/postgres"
 	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
 	"github.com/vaxport/vaxport/internal/store/sqlite"
@@ -133,33 +134,10 @@ func (e *env) otpFor(t testing.TB, mobile string) string {
 	return otp
 }
 
-// newest returns the newest SMS to mobile in the outbox, read as a
-// dispatcher would: claimed and opened with the keyring.
+// newest returns the newest SMS to mobile in the outbox.
 func (e *env) newest(t testing.TB, mobile string) outbox.Message {
 	t.Helper()
-	var newest outbox.Message
-	err := e.store.InTx(t.Context(), func(tx vax.Tx) error {
-		far := e.clock.Now().Add(24 * time.Hour)
-		// A lease ending when it starts leaves the messages claimable.
-		ms, err := tx.ClaimMessages(t.Context(), vax.MessageClaim{By: "test", Now: far, Until: far, Limit: vax.MaxLimit})
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
-			msg, err := outbox.Open(e.keys, m)
-			if err != nil {
-				return err
-			}
-			if msg.To == mobile && !msg.CreatedAt.Before(newest.CreatedAt) {
-				newest = msg
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read outbox: %v", err)
-	}
-	return newest
+	return outboxtest.Newest(t, e.store, e.keys, e.clock.Now().Add(24*time.Hour), mobile)
 }
 
 // signIn runs a whole sign-in for mobile and returns the confirmation.

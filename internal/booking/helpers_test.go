@@ -12,6 +12,7 @@ import (
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/masterdata"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
+	"github.com/vaxport/vaxport/internal/sms/outbox/outboxtest"
 	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -140,31 +141,13 @@ func (e *env) readSession(t *testing.T, id string) vax.Session {
 	return se
 }
 
-// messages returns every pending outbox message in clear (all of them: the
-// claim is released again).
+// messages returns every pending outbox message due within the hour, in
+// clear (they stay pending).
 func (e *env) messages(t *testing.T) []outbox.Message {
 	t.Helper()
-	var ms []vax.OutboxMessage
-	e.inTx(t, func(ctx context.Context, tx vax.Tx) (err error) {
-		ms, err = tx.ClaimMessages(ctx, vax.MessageClaim{By: "test", Now: t0.Add(time.Hour), Until: t0.Add(2 * time.Hour), Limit: 1000})
-		if err != nil {
-			return err
-		}
-		for i := range ms {
-			ms[i].ClaimedBy, ms[i].ClaimedUntil = "", time.Time{}
-		}
-		if len(ms) == 0 {
-			return nil
-		}
-		return tx.UpdateMessages(ctx, ms)
-	})
 	var out []outbox.Message
-	for _, m := range ms {
-		om, err := outbox.Open(e.keys, m)
-		if err != nil {
-			t.Fatalf("open message: %v", err)
-		}
-		out = append(out, om)
+	for _, m := range outboxtest.All(t, e.store, e.keys, t0.Add(time.Hour)) {
+		out = append(out, m.Message)
 	}
 	return out
 }

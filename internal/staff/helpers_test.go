@@ -13,7 +13,7 @@ import (
 
 	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/keyring"
-	"github.com/vaxport/vaxport/internal/sms/outbox"
+	"github.com/vaxport/vaxport/internal/sms/outbox/outboxtest"
 	"github.com/vaxport/vaxport/internal/staff"
 	"github.com/vaxport/vaxport/internal/store/postgres"
 	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
@@ -175,27 +175,7 @@ var otpDigits = regexp.MustCompile(`^[0-9]{6}\b`)
 // a dispatcher would.
 func (w *world) otpFor(t *testing.T, mobile string) string {
 	t.Helper()
-	var newest outbox.Message
-	err := w.store.InTx(t.Context(), func(tx vax.Tx) error {
-		far := w.clock.Now().Add(24 * time.Hour)
-		ms, err := tx.ClaimMessages(t.Context(), vax.MessageClaim{By: "test", Now: far, Until: far, Limit: vax.MaxLimit})
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
-			msg, err := outbox.Open(w.keys, m)
-			if err != nil {
-				return err
-			}
-			if msg.To == mobile && !msg.CreatedAt.Before(newest.CreatedAt) {
-				newest = msg
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read outbox: %v", err)
-	}
+	newest := outboxtest.Newest(t, w.store, w.keys, w.clock.Now().Add(24*time.Hour), mobile)
 	otp := otpDigits.FindString(newest.Text)
 	if otp == "" {
 		t.Fatalf("no OTP message to the number in the outbox")

@@ -14,7 +14,7 @@ import (
 	"github.com/vaxport/vaxport/internal/certificates"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/masterdata"
-	"github.com/vaxport/vaxport/internal/sms/outbox"
+	"github.com/vaxport/vaxport/internal/sms/outbox/outboxtest"
 	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vaccination"
 	"github.com/vaxport/vaxport/internal/vax"
@@ -295,37 +295,11 @@ func (e *env) changes(t testing.TB) []string {
 	return keys
 }
 
-// message is an outbox message in clear with its due time.
-type message struct {
-	outbox.Message
-	due time.Time
-}
-
 // messages returns every pending outbox message due within a year (the
-// claim is released again).
-func (e *env) messages(t testing.TB) []message {
+// reminders included), in clear; they stay pending.
+func (e *env) messages(t testing.TB) []outboxtest.Pending {
 	t.Helper()
-	var ms []vax.OutboxMessage
-	e.inTx(t, func(ctx context.Context, tx vax.Tx) (err error) {
-		later := t0.AddDate(1, 0, 0)
-		ms, err = tx.ClaimMessages(ctx, vax.MessageClaim{By: "test", Now: later, Until: later.Add(time.Hour), Limit: 1000})
-		if err != nil || len(ms) == 0 {
-			return err
-		}
-		for i := range ms {
-			ms[i].ClaimedBy, ms[i].ClaimedUntil = "", time.Time{}
-		}
-		return tx.UpdateMessages(ctx, ms)
-	})
-	var out []message
-	for _, m := range ms {
-		om, err := outbox.Open(e.keys, m)
-		if err != nil {
-			t.Fatalf("open message: %v", err)
-		}
-		out = append(out, message{om, m.NextAttemptAt})
-	}
-	return out
+	return outboxtest.All(t, e.store, e.keys, t0.AddDate(1, 0, 0))
 }
 
 // wantReason fails unless err carries code and reason.

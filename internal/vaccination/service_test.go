@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vaxport/vaxport/internal/booking"
+	"github.com/vaxport/vaxport/internal/sms/outbox/outboxtest"
 	"github.com/vaxport/vaxport/internal/vaccination"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -355,8 +356,8 @@ func testReminder(t *testing.T, open opener) {
 	}
 	m := ms[0]
 	due := time.Date(2021, time.August, 24, 9, 0, 0, 0, ist) // 1 June + 84 days
-	if m.Kind != vaccination.MessageDoseDue || m.To != "9876500001" || !m.due.Equal(due) {
-		t.Errorf("reminder: got kind %s to %s due %v, want %s to 9876500001 due %v", m.Kind, m.To, m.due, vaccination.MessageDoseDue, due)
+	if m.Kind != vaccination.MessageDoseDue || m.To != "9876500001" || !m.Due.Equal(due) {
+		t.Errorf("reminder: got kind %s to %s due %v, want %s to 9876500001 due %v", m.Kind, m.To, m.Due, vaccination.MessageDoseDue, due)
 	}
 	if !strings.Contains(m.Text, "24-08-2021") || strings.Contains(m.Text, ref) || strings.Contains(m.Text, "Person") {
 		t.Errorf("reminder text: got %q, want the due date and neither the reference id nor the name", m.Text)
@@ -548,7 +549,7 @@ func testAdverseEvents(t *testing.T, open opener) {
 		strings.Join(serious.Symptoms, "|") != "anaphylaxis|hospitalised" {
 		t.Errorf("serious event: got %+v", serious)
 	}
-	var flags []message
+	var flags []outboxtest.Pending
 	for _, m := range e.messages(t) {
 		if m.Kind == vaccination.MessageSeriousAEFI {
 			flags = append(flags, m)
