@@ -13,8 +13,8 @@ import (
 
 	"github.com/vaxport/vaxport/internal/alerts"
 	"github.com/vaxport/vaxport/internal/keyring"
-	"github.com/vaxport/vaxport/internal/search/searchtest"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -92,7 +92,7 @@ func (m mobiles) AccountMobile(a vax.Account) (string, error) {
 
 func TestOutboxTexter(t *testing.T) {
 	clock := vax.NewManualClock(start)
-	st := searchtest.OpenSQLite(t, clock)
+	st := backendtest.OpenSQLite(t, clock)
 	kr, err := keyring.Init(filepath.Join(t.TempDir(), "keys"), nil, start)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/vaxport/vaxport/internal/masterdata"
 	"github.com/vaxport/vaxport/internal/search"
 	"github.com/vaxport/vaxport/internal/search/searchtest"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -52,7 +53,7 @@ func newStack(t testing.TB, cfg alerts.Config) *stack {
 func newStackTimeouts(t testing.TB, cfg alerts.Config, read, write time.Duration) *stack {
 	t.Helper()
 	clock := vax.NewManualClock(start)
-	st := searchtest.OpenSQLite(t, clock)
+	st := backendtest.OpenSQLite(t, clock)
 	if err := masterdata.Load(t.Context(), st); err != nil {
 		t.Fatalf("load master data: %v", err)
 	}

@@ -2,7 +2,6 @@ package masterdata_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 	"unicode"
@@ -11,9 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/vaxport/vaxport/internal/masterdata"
-	"github.com/vaxport/vaxport/internal/store/postgres"
-	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
-	"github.com/vaxport/vaxport/internal/store/sqlite"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -253,33 +250,11 @@ func TestPlaces(t *testing.T) {
 	}
 }
 
-func openSQLite(t *testing.T) vax.Store {
-	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "vax.db"), sqlite.Options{Clock: testClock()})
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return st
-}
+func openSQLite(t *testing.T) vax.Store { return backendtest.OpenSQLite(t, testClock()) }
 
 // openPostgres skips the test unless VAXPORT_TEST_POSTGRES is set, and
 // fails it if that database is unreachable.
-func openPostgres(t *testing.T) vax.Store {
-	t.Helper()
-	st, err := postgres.Open(t.Context(), pgtest.DSN(t), postgres.Options{Clock: testClock()})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return st
-}
+func openPostgres(t *testing.T) vax.Store { return backendtest.OpenPostgres(t, testClock()) }
 
 func testClock() vax.Clock { return vax.NewManualClock(time.Date(2021, 6, 1, 4, 30, 0, 0, time.UTC)) }
 

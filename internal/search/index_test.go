@@ -12,6 +12,7 @@ import (
 	"github.com/vaxport/vaxport/internal/masterdata"
 	"github.com/vaxport/vaxport/internal/search"
 	"github.com/vaxport/vaxport/internal/search/searchtest"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -260,7 +261,7 @@ func TestManyChanges(t *testing.T) {
 		{"re-read", 1 << 30, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, searchtest.OpenSQLite)
+			f := newFixture(t, backendtest.OpenSQLite)
 			c := f.centre(t, "Alpha", alappuzha, 688001, 9.49, 76.33)
 			ix := searchtest.Start(t, f.st, f.clock, ist, func(cfg *search.Config) { cfg.Backlog = tc.backlog })
 			ctx := t.Context()

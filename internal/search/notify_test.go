@@ -7,13 +7,14 @@ import (
 
 	"github.com/vaxport/vaxport/internal/search"
 	"github.com/vaxport/vaxport/internal/search/searchtest"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
 // TestOnCommit checks that a subscriber hears which centres a commit
 // replaced, with the entries readers saw before and see after.
 func TestOnCommit(t *testing.T) {
-	f := newFixture(t, searchtest.OpenSQLite)
+	f := newFixture(t, backendtest.OpenSQLite)
 	ix := searchtest.Start(t, f.st, f.clock, ist)
 	var mu sync.Mutex
 	var heard []search.CentreChange

@@ -29,8 +29,8 @@ import (
 	"github.com/vaxport/vaxport/internal/auth/authmetrics"
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/keyring"
-	"github.com/vaxport/vaxport/internal/search/searchtest"
 	"github.com/vaxport/vaxport/internal/sms"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/store/instrument"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -188,7 +188,7 @@ func shaHex(s string) string {
 }
 
 func TestSignInPairs(t *testing.T) {
-	n := startSignInNode(t, searchtest.OpenSQLite(t, nil), auth.Rules{})
+	n := startSignInNode(t, backendtest.OpenSQLite(t, nil), auth.Rules{})
 	pairs := []struct {
 		name, generate, confirm, body string
 		wantNew                       string // isNewAccount, "" when the answer has none
@@ -228,7 +228,7 @@ func TestSignInPairs(t *testing.T) {
 }
 
 func TestSignInRefusals(t *testing.T) {
-	n := startSignInNode(t, searchtest.OpenSQLite(t, nil), auth.Rules{IPPerMinute: 60, IPBurst: 2})
+	n := startSignInNode(t, backendtest.OpenSQLite(t, nil), auth.Rules{IPPerMinute: 60, IPBurst: 2})
 	check := func(name string, res httpResult, status int, code string) {
 		t.Helper()
 		if res.status != status || res.body["errorCode"] != code {
@@ -258,7 +258,7 @@ func TestSignInRefusals(t *testing.T) {
 
 func TestClientAddressBehindProxy(t *testing.T) {
 	lb := netip.MustParsePrefix("10.0.0.0/8")
-	n := startSignInNode(t, searchtest.OpenSQLite(t, nil), auth.Rules{IPPerMinute: 1, IPBurst: 1}, lb)
+	n := startSignInNode(t, backendtest.OpenSQLite(t, nil), auth.Rules{IPPerMinute: 1, IPBurst: 1}, lb)
 	// httptest connects from 127.0.0.1, which is not a trusted proxy: the
 	// header is ignored and every request counts against 127.0.0.1.
 	if res := n.post(t, "/api/v2/auth/generateOTP", `{"mobile":"9000000001"}`, "X-Forwarded-For", "203.0.113.1"); res.status != 200 {
@@ -267,7 +267,7 @@ func TestClientAddressBehindProxy(t *testing.T) {
 	if res := n.post(t, "/api/v2/auth/generateOTP", `{"mobile":"9000000002"}`, "X-Forwarded-For", "203.0.113.2"); res.status != 429 {
 		t.Errorf("spoofed X-Forwarded-For from an untrusted peer: %d, want 429", res.status)
 	}
-	loopback := startSignInNode(t, searchtest.OpenSQLite(t, nil), auth.Rules{IPPerMinute: 1, IPBurst: 1}, netip.MustParsePrefix("127.0.0.0/8"))
+	loopback := startSignInNode(t, backendtest.OpenSQLite(t, nil), auth.Rules{IPPerMinute: 1, IPBurst: 1}, netip.MustParsePrefix("127.0.0.0/8"))
 	for i, xff := range []string{"203.0.113.1", "198.51.100.7, 203.0.113.2", "203.0.113.3"} {
 		body := `{"mobile":"900000001` + string(rune('0'+i)) + `"}`
 		if res := loopback.post(t, "/api/v2/auth/generateOTP", body, "X-Forwarded-For", xff); res.status != 200 {
@@ -281,9 +281,9 @@ func TestClientAddressBehindProxy(t *testing.T) {
 
 // TestProtectedSearchNeedsToken checks the hook on the protected search.
 func TestProtectedSearchNeedsToken(t *testing.T) {
-	st := searchtest.OpenSQLite(t, nil)
+	st := backendtest.OpenSQLite(t, nil)
 	n := startSignInNode(t, st, auth.Rules{})
-	f := newFixture(t, searchtest.OpenSQLite, n.signIn.Authenticate)
+	f := newFixture(t, backendtest.OpenSQLite, n.signIn.Authenticate)
 	target := "/api/v2/appointment/sessions/findByDistrict?district_id=301&date=14-06-2021"
 	res := n.post(t, "/api/v2/auth/generateOTP", `{"mobile":"9876543210"}`)
 	txn, _ := res.body["txnId"].(string)
@@ -326,7 +326,7 @@ func TestProtectedSearchNeedsToken(t *testing.T) {
 // level, then fails if any log line or metric holds an OTP, its SHA-256, a
 // token or the full mobile number.
 func TestNoSecretsInLogsOrMetrics(t *testing.T) {
-	n := startSignInNode(t, searchtest.OpenSQLite(t, nil), auth.Rules{})
+	n := startSignInNode(t, backendtest.OpenSQLite(t, nil), auth.Rules{})
 	const mobile = "9876501234"
 	var secrets []string
 	for i := range 2 {

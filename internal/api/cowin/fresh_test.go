@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vaxport/vaxport/internal/search/searchtest"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -251,7 +252,7 @@ func TestFreshnessUnderLoad(t *testing.T) {
 // goroutines while sessions and a centre change (run it with -race); at the
 // end the answers show the last state.
 func TestConcurrentReadsDuringChanges(t *testing.T) {
-	f := newFixture(t, searchtest.OpenSQLite, nil)
+	f := newFixture(t, backendtest.OpenSQLite, nil)
 	targets := []string{
 		public + "findByDistrict?district_id=301&date=15-06-2021",
 		public + "findByPin?pincode=688001&date=15-06-2021",

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/vaxport/vaxport/internal/auth"
-	"github.com/vaxport/vaxport/internal/search/searchtest"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -91,7 +91,7 @@ var goldenCases = []goldenCase{
 }
 
 func TestGolden(t *testing.T) {
-	f := newFixture(t, searchtest.OpenSQLite, nil)
+	f := newFixture(t, backendtest.OpenSQLite, nil)
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			res := f.get(t, tc.target, tc.headers...)
@@ -138,7 +138,7 @@ func TestGoldenFilesDecodeStrictly(t *testing.T) {
 // its error is the answer; the public surface never calls it.
 func TestProtectedAuthenticate(t *testing.T) {
 	calls := 0
-	f := newFixture(t, searchtest.OpenSQLite, func(r *http.Request) (auth.Principal, error) {
+	f := newFixture(t, backendtest.OpenSQLite, func(r *http.Request) (auth.Principal, error) {
 		calls++
 		if r.Header.Get("Authorization") != "Bearer good" {
 			return auth.Principal{}, vax.Errorf(vax.Unauthorized, "unauthenticated access")

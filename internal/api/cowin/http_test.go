@@ -9,11 +9,11 @@ import (
 
 	"github.com/vaxport/vaxport/internal/api/cowin"
 	"github.com/vaxport/vaxport/internal/search"
-	"github.com/vaxport/vaxport/internal/search/searchtest"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 )
 
 func TestHeadersAndGzip(t *testing.T) {
-	f := newFixture(t, searchtest.OpenSQLite, nil)
+	f := newFixture(t, backendtest.OpenSQLite, nil)
 	big := public + "calendarByDistrict?district_id=301&date=14-06-2021"
 	small := public + "calendarByCenter?center_id=1003&date=14-06-2021" // {}
 	plain := f.get(t, big)
@@ -58,7 +58,7 @@ func TestHeadersAndGzip(t *testing.T) {
 }
 
 func TestAcceptLanguage(t *testing.T) {
-	f := newFixture(t, searchtest.OpenSQLite, nil)
+	f := newFixture(t, backendtest.OpenSQLite, nil)
 	for _, tc := range []struct {
 		header, kerala, tamilNadu string
 	}{
@@ -112,7 +112,7 @@ func TestNotReady(t *testing.T) {
 }
 
 func TestDatesOutsideTheCache(t *testing.T) {
-	f := newFixture(t, searchtest.OpenSQLite, nil)
+	f := newFixture(t, backendtest.OpenSQLite, nil)
 	for _, target := range []string{
 		public + "findByDistrict?district_id=301&date=01-01-2030",
 		public + "calendarByDistrict?district_id=301&date=01-01-2020",

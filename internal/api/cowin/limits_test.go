@@ -13,12 +13,12 @@ import (
 	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/booking"
 	"github.com/vaxport/vaxport/internal/ratelimit"
-	"github.com/vaxport/vaxport/internal/search/searchtest"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
 func TestSearchLimit(t *testing.T) {
-	f := newFixture(t, searchtest.OpenSQLite, nil)
+	f := newFixture(t, backendtest.OpenSQLite, nil)
 	limit := ratelimit.New(60, 3, f.clock) // bursts of 3 per client
 	mux := http.NewServeMux()
 	cowin.New(cowin.Config{Index: f.ix, SearchLimit: limit,

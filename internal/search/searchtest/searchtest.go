@@ -7,16 +7,13 @@ package searchtest
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/search"
-	"github.com/vaxport/vaxport/internal/store/postgres"
-	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
-	"github.com/vaxport/vaxport/internal/store/sqlite"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -33,35 +30,7 @@ type Store struct {
 // Stores lists SQLite and PostgreSQL; PostgreSQL skips its test unless
 // VAXPORT_TEST_POSTGRES is set (and fails it when set but unreachable).
 func Stores() []Store {
-	return []Store{{"sqlite", OpenSQLite}, {"postgres", OpenPostgres}}
-}
-
-// OpenSQLite opens a store in a temporary directory.
-func OpenSQLite(t testing.TB, clock vax.Clock) vax.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "vaxport.db"), sqlite.Options{Clock: clock})
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate sqlite: %v", err)
-	}
-	return st
-}
-
-// OpenPostgres opens a store in a fresh schema of VAXPORT_TEST_POSTGRES.
-func OpenPostgres(t testing.TB, clock vax.Clock) vax.Store {
-	t.Helper()
-	st, err := postgres.Open(context.Background(), pgtest.DSN(t), postgres.Options{Clock: clock})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate postgres: %v", err)
-	}
-	return st
+	return []Store{{"sqlite", backendtest.OpenSQLite}, {"postgres", backendtest.OpenPostgres}}
 }
 
 // Start starts a follower of st and an index following it (checking the

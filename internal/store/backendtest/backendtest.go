@@ -4,6 +4,7 @@
 package backendtest
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -26,29 +27,40 @@ type Backend struct {
 // is set.
 var All = []Backend{{"sqlite", SQLite}, {"postgres", Postgres}}
 
-// SQLite opens a store in a new file under the test's temporary directory.
-func SQLite(t testing.TB) vax.Store {
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "vaxport.db"), sqlite.Options{})
+// SQLite opens a store in a new file under the test's temporary
+// directory.
+func SQLite(t testing.TB) vax.Store { return OpenSQLite(t, nil) }
+
+// Postgres opens a store on a fresh schema (pgtest.DSN); it skips when
+// VAXPORT_TEST_POSTGRES is unset and fails when it is set and unreachable.
+func Postgres(t testing.TB) vax.Store { return OpenPostgres(t, nil) }
+
+// OpenSQLite is SQLite with the store stamping changes with clock (nil:
+// the system clock).
+func OpenSQLite(t testing.TB, clock vax.Clock) vax.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "vaxport.db"), sqlite.Options{Clock: clock})
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate sqlite: %v", err)
 	}
 	return s
 }
 
-// Postgres opens a store on a fresh schema (pgtest.DSN); it skips when
-// VAXPORT_TEST_POSTGRES is unset and fails when it is set and unreachable.
-func Postgres(t testing.TB) vax.Store {
-	s, err := postgres.Open(t.Context(), pgtest.DSN(t), postgres.Options{})
+// OpenPostgres is Postgres with the store stamping changes with clock
+// (nil: the system clock).
+func OpenPostgres(t testing.TB, clock vax.Clock) vax.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), pgtest.DSN(t), postgres.Options{Clock: clock})
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate postgres: %v", err)
 	}
 	return s
 }
