@@ -22,44 +22,9 @@ conns=${CONNS:-16}
 delay=${DELAY_MS:-5}
 hconns=${HAMMER_CONNS:-8}
 cd "$(dirname "$0")/.."
-command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk" >&2; exit 1; }
-command -v taskset >/dev/null || { echo "needs taskset (util-linux)" >&2; exit 1; }
-
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-go build -o "$work/vaxport" ./cmd/vaxport
-head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/token"
-"$work/vaxport" keys init --keys-dir "$work/keys" >/dev/null
-
-port=$((20000 + RANDOM % 20000))
-url="http://127.0.0.1:$port"
-taskset -c 0 "$work/vaxport" serve --addr "127.0.0.1:$port" --data-dir "$work" \
-  --admin-token-file "$work/token" --trusted-proxy 127.0.0.1 --log-level warn ${SERVE_ARGS:-} 2>"$work/serve.log" &
-for _ in $(seq 1 100); do curl -fs "$url/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-curl -fs "$url/readyz" >/dev/null || { cat "$work/serve.log"; exit 1; }
-
-today=$(TZ=Asia/Kolkata date +%Y-%m-%d)
-{
-  echo "center_id,name,address,state_id,district_id,block_name,pincode,lat,long,from,to,fee_type,fees"
-  for i in $(seq 1 200); do
-    printf '%d,Centre %d,Ward %d Road,17,301,Block %d,%d,9.%04d,76.%04d,09:00:00,17:00:00,Free,\n' \
-      $((900000 + i)) "$i" "$i" $(( i % 12 )) $((688000 + (i - 1) / 20 + 1)) "$i" "$i"
-  done
-} > "$work/centres.csv"
-{
-  echo "center_id,date,vaccine,min_age_limit,allow_all_age,capacity_dose1,capacity_dose2,slots"
-  for i in $(seq 1 200); do
-    for d in $(seq 0 6); do
-      echo "$((900000 + i)),$(date -d "$today + $d day" +%Y-%m-%d),COVISHIELD,18,true,100,50,09:00AM-11:00AM;11:00AM-01:00PM"
-    done
-  done
-} > "$work/sessions.csv"
-for kind in centres sessions; do
-  curl -fs -H "Authorization: Bearer $(cat "$work/token")" -H 'Content-Type: text/csv' \
-    --data-binary "@$work/$kind.csv" "$url/api/v1/admin/$kind/import" | grep -o '"failed":[0-9]*' | grep -q '"failed":0' ||
-    { echo "import of $kind failed" >&2; exit 1; }
-done
-sleep 2 # let the change feed bring the index up to date
+. scripts/lib/search-server.sh
+# shellcheck disable=SC2086 # SERVE_ARGS is a list of flags
+start_search_server --trusted-proxy 127.0.0.1 ${SERVE_ARGS:-}
 
 target="$url/api/v2/appointment/sessions/public/findByPin?pincode=688001&date=$(TZ=Asia/Kolkata date +%d-%m-%Y)"
 cat > "$work/callers.lua" <<LUA
