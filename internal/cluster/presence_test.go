@@ -2,28 +2,14 @@ package cluster_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/vaxport/vaxport/internal/changefeed"
 	"github.com/vaxport/vaxport/internal/cluster"
-	"github.com/vaxport/vaxport/internal/store/sqlite"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
-
-func openStore(t *testing.T) *sqlite.Store {
-	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "vaxport.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return st
-}
 
 // counts returns a channel of the counts p reports through OnChange.
 func counts(p *cluster.Presence) <-chan int {
@@ -49,7 +35,7 @@ func await(t *testing.T, name string, ch <-chan int, want int) {
 }
 
 func TestPresence(t *testing.T) {
-	st := openStore(t)
+	st := backendtest.SQLite(t)
 	clock := vax.NewManualClock(time.Date(2021, 5, 1, 16, 0, 0, 0, time.UTC))
 	feed := changefeed.New(st, changefeed.Options{Poll: 10 * time.Millisecond, Retain: -1})
 	ctx, stop := context.WithCancel(t.Context())
