@@ -163,12 +163,16 @@ type SessionStatus string
 const (
 	SessionOpen      SessionStatus = "open"
 	SessionCancelled SessionStatus = "cancelled"
+	// SessionHeld: in a fair release not yet drawn (Release). Its seats
+	// are shown but only the release's draw books them; only
+	// Tx.CreateRelease holds a session and only Tx.DrawRelease opens it.
+	SessionHeld SessionStatus = "held"
 )
 
 // ParseSessionStatus parses a session status.
 func ParseSessionStatus(s string) (SessionStatus, error) {
 	switch SessionStatus(s) {
-	case SessionOpen, SessionCancelled:
+	case SessionOpen, SessionCancelled, SessionHeld:
 		return SessionStatus(s), nil
 	}
 	return "", Errorf(Invalid, "invalid session status %q: want open or cancelled", s)

@@ -217,6 +217,45 @@ type Tx interface {
 	// the appointment is unknown, Conflict if it is cancelled.
 	MoveAppointment(ctx context.Context, id, sessionID, slot string) error
 
+	// Fair release (see Release). Release times keep milliseconds.
+
+	// CreateRelease inserts r and holds its sessions (open → held). Each
+	// session must be open with no seat booked and in no other release:
+	// Conflict otherwise; NotFound if one is unknown; Conflict if the id is
+	// taken. BookAppointment(s) and MoveAppointment refuse a held session as
+	// one that is not open. Appends a ChangeSession per session and a
+	// ChangeRelease.
+	CreateRelease(ctx context.Context, r Release) error
+	// Release returns one release; NotFound when unknown. In a read-write
+	// transaction the row stays locked (exclusively) until the transaction
+	// ends: a draw holds it, so entries wait for the draw to end.
+	Release(ctx context.Context, id string) (Release, error)
+	// ReleaseOfSession returns the release that holds or held sessionID;
+	// NotFound when none.
+	ReleaseOfSession(ctx context.Context, sessionID string) (Release, error)
+	// Releases lists the releases with the given status (every release when
+	// status is ""), by ReleaseAt then id.
+	Releases(ctx context.Context, status ReleaseStatus) ([]Release, error)
+	// EnterRelease records e (pooled) in its release, first taking a shared
+	// lock on the release row (entries run side by side; a draw waits for
+	// them and they for it). If one of e.Refs already has an entry in the
+	// release it inserts nothing and returns that entry and false. Conflict
+	// if the release is drawn, NotFound if it is unknown, Conflict if the
+	// id is taken.
+	EnterRelease(ctx context.Context, e ReleaseEntry) (ReleaseEntry, bool, error)
+	// ReleaseEntry returns one entry; NotFound when unknown.
+	ReleaseEntry(ctx context.Context, id string) (ReleaseEntry, error)
+	// ReleaseEntries lists a release's entries by ArrivedAt then id.
+	ReleaseEntries(ctx context.Context, releaseID string) ([]ReleaseEntry, error)
+	// DrawRelease marks release id drawn at drawnAt and opens its held
+	// sessions (held → open; cancelled ones stay cancelled), appending a
+	// ChangeSession per session opened and a ChangeRelease. NotFound if
+	// unknown, Conflict if already drawn.
+	DrawRelease(ctx context.Context, id string, drawnAt time.Time) error
+	// SetEntryOutcomes stores the Rank, Status, AppointmentID and Reason of
+	// each entry (by ID; nothing else changes); NotFound if any is absent.
+	SetEntryOutcomes(ctx context.Context, entries []ReleaseEntry) error
+
 	// Idempotency keys.
 
 	// ClaimIdempotency inserts r (Status 0: in flight) unless a record for
@@ -414,6 +453,9 @@ const (
 	// counts the live ones to take its share of global limits
 	// (internal/cluster). Key: the node's random id.
 	ChangeNode ChangeKind = "node"
+	// ChangeRelease: a fair release was created or drawn; nodes schedule
+	// its draw and tell its entrants the outcome. Key: the release id.
+	ChangeRelease ChangeKind = "release"
 )
 
 // Change is one entry of the change feed.
