@@ -3,6 +3,7 @@
 package ratelimit
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -28,8 +29,9 @@ type PerKey struct {
 }
 
 type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
+	lim     *rate.Limiter
+	seen    time.Time
+	retryAt time.Time // when the key was last told to come back (Check)
 }
 
 // idleAfter is how long an address's bucket is kept unused: by then it is
@@ -92,6 +94,36 @@ func (l *PerKey) Allow(key string) (bool, time.Duration) {
 		return true, 0
 	}
 	return false, l.waitFor(1 - lim.TokensAt(now))
+}
+
+// Check is Allow for clients that may ignore Retry-After. A refused key is
+// told to come back after wait, rounded up to whole seconds as the
+// Retry-After header says; asked again before that moment, Check reports
+// hold, the time left until it (and the next moment moves on by the new
+// wait, so a client asking in a loop is held on every request but the
+// first), never more than MaxHold ahead. See Holder. A nil limiter and an empty key always allow.
+func (l *PerKey) Check(key string) (ok bool, wait, hold time.Duration) {
+	if l == nil || key == "" {
+		return true, 0, 0
+	}
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now)
+	lim := l.bucket(now, key)
+	if lim.AllowN(now, 1) {
+		return true, 0, 0
+	}
+	wait = l.waitFor(1 - lim.TokensAt(now))
+	told := (wait + time.Second - 1).Truncate(time.Second)
+	b := l.buckets[key]
+	if now.Before(b.retryAt) {
+		hold = b.retryAt.Sub(now)
+		b.retryAt = minTime(b.retryAt.Add(told), now.Add(MaxHold))
+		return false, wait, hold
+	}
+	b.retryAt = now.Add(told)
+	return false, wait, 0
 }
 
 // AllowAll takes a token for each distinct non-empty key, or, if any is
@@ -164,4 +196,51 @@ func (l *PerKey) sweep(now time.Time) {
 		}
 	}
 	l.lastSweep = now
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// MaxHold is the longest Holder.Hold holds a request.
+const MaxHold = 2 * time.Second
+
+// Holder delays the refusals of clients that ignore Retry-After (Check's
+// hold). Answering a client that asks in a tight loop at once lets it take
+// as much of the node's CPU as it likes, 429s being almost as dear to
+// write as cached answers; held, each of its connections gets about one
+// answer per Retry-After and the CPU goes to everyone else. At most max
+// requests are held at once; beyond that they are answered at once. A nil
+// Holder never holds.
+type Holder struct {
+	slots chan struct{}
+}
+
+// NewHolder returns a Holder of at most max requests at once.
+func NewHolder(max int) *Holder {
+	return &Holder{slots: make(chan struct{}, max)}
+}
+
+// Hold waits d (at most MaxHold) or until ctx ends, unless max requests
+// are held already; it reports whether it held.
+func (h *Holder) Hold(ctx context.Context, d time.Duration) bool {
+	if h == nil || d <= 0 {
+		return false
+	}
+	select {
+	case h.slots <- struct{}{}:
+	default:
+		return false
+	}
+	defer func() { <-h.slots }()
+	t := time.NewTimer(min(d, MaxHold))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return true
 }

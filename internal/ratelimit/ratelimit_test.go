@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -141,5 +142,61 @@ func TestAllowDoesNotAllocate(t *testing.T) {
 	l.Allow("a") // makes the bucket
 	if n := testing.AllocsPerRun(100, func() { l.Allow("a") }); n != 0 {
 		t.Errorf("Allow of a known key: got %v allocations, want 0", n)
+	}
+}
+
+func TestCheckHoldsClientsIgnoringRetryAfter(t *testing.T) {
+	clock := vax.NewManualClock(time.Date(2021, 5, 1, 16, 0, 0, 0, time.UTC))
+	l := ratelimit.New(60, 1, clock) // one a second
+	if ok, _, _ := l.Check("a"); !ok {
+		t.Fatal("first request refused")
+	}
+	ok, wait, hold := l.Check("a")
+	if ok || wait <= 0 || hold != 0 {
+		t.Fatalf("first refusal: ok %v wait %v hold %v; want refused, told to wait, not held", ok, wait, hold)
+	}
+	clock.Advance(100 * time.Millisecond)
+	ok, _, hold = l.Check("a")
+	if ok || hold != 900*time.Millisecond {
+		t.Fatalf("back before its Retry-After (1 s): ok %v hold %v; want refused and held 900ms", ok, hold)
+	}
+	for range 10 {
+		if _, _, hold := l.Check("a"); hold > ratelimit.MaxHold {
+			t.Fatalf("held %v, more than MaxHold", hold)
+		}
+	}
+	if _, _, hold := l.Check("b"); hold != 0 {
+		t.Error("another key held")
+	}
+	clock.Advance(time.Hour)
+	if ok, _, hold := l.Check("a"); !ok || hold != 0 {
+		t.Errorf("after an hour: ok %v hold %v; want allowed", ok, hold)
+	}
+	var none *ratelimit.PerKey
+	if ok, _, _ := none.Check("a"); !ok {
+		t.Error("a nil limiter refused")
+	}
+}
+
+func TestHolder(t *testing.T) {
+	if ratelimit.NewHolder(0).Hold(t.Context(), time.Hour) {
+		t.Error("a full holder held a request")
+	}
+	var none *ratelimit.Holder
+	if none.Hold(t.Context(), time.Hour) {
+		t.Error("a nil holder held a request")
+	}
+	h := ratelimit.NewHolder(1)
+	start := time.Now()
+	if !h.Hold(t.Context(), 20*time.Millisecond) || time.Since(start) < 20*time.Millisecond {
+		t.Error("did not hold for the time asked")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if !h.Hold(ctx, time.Hour) {
+		t.Error("did not take the free slot")
+	}
+	if h.Hold(t.Context(), 0) {
+		t.Error("held for no time")
 	}
 }

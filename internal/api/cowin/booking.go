@@ -59,6 +59,7 @@ type Booking struct {
 	auth func(*http.Request) (auth.Principal, error)
 
 	accountLimit, beneficiaryLimit *ratelimit.PerKey
+	held                           *ratelimit.Holder // refusals of clients ignoring Retry-After
 }
 
 // NewBooking returns the surface for cfg. It panics without Appointments or
@@ -68,7 +69,7 @@ func NewBooking(cfg BookingConfig) *Booking {
 		panic("cowin: BookingConfig.Appointments and Authenticate are required")
 	}
 	return &Booking{svc: cfg.Appointments, auth: cfg.Authenticate,
-		accountLimit: cfg.AccountLimit, beneficiaryLimit: cfg.BeneficiaryLimit}
+		accountLimit: cfg.AccountLimit, beneficiaryLimit: cfg.BeneficiaryLimit, held: ratelimit.NewHolder(maxHeld)}
 }
 
 // account wraps a handler that acts for the signed-in account.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vaxport/vaxport/internal/api"
+	"github.com/vaxport/vaxport/internal/ratelimit"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -16,11 +17,29 @@ import (
 // address, bookings per account and per beneficiary. Each is a
 // ratelimit.PerKey holding this node's share of a deployment-wide limit
 // (cmd/vaxport re-shares them as nodes come and go). A refused request is
-// answered 429 with Retry-After before it reaches the store or the index.
+// answered 429 with Retry-After before it reaches the store or the index;
+// a client that comes back before its Retry-After is held first (up to
+// ratelimit.MaxHold), so a tight loop costs the node about one answer a
+// second per connection.
 
 // refuse is the answer to a request over a limit.
 func refuse(msg string, wait time.Duration) error {
 	return api.WithRetryAfter(vax.Errorf(vax.RateLimited, "%s", msg), wait)
+}
+
+// maxHeld bounds the refusals a surface holds at once (ratelimit.Holder):
+// a few kilobytes each.
+const maxHeld = 4096
+
+// check applies limit to key for r: a client back before its Retry-After
+// is held first (ratelimit.Check, ratelimit.Holder), then refused.
+func check(limit *ratelimit.PerKey, holder *ratelimit.Holder, r *http.Request, key, msg string) error {
+	ok, wait, hold := limit.Check(key)
+	if ok {
+		return nil
+	}
+	holder.Hold(r.Context(), hold)
+	return refuse(msg, wait)
 }
 
 // limitSearch wraps a search handler with the per-address limit.
@@ -29,8 +48,8 @@ func (s *Server) limitSearch(h api.HandlerFunc) api.HandlerFunc {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if ok, wait := s.searchLimit.Allow(s.clientKey(r)); !ok {
-			return refuse("too many searches from this address: try again shortly", wait)
+		if err := check(s.searchLimit, s.held, r, s.clientKey(r), "too many searches from this address: try again shortly"); err != nil {
+			return err
 		}
 		return h(w, r)
 	}
@@ -58,8 +77,8 @@ func (b *Booking) limitBooking(refs func(body []byte) []string, h func(http.Resp
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request, account string) error {
-		if ok, wait := b.accountLimit.Allow(account); !ok {
-			return refuse("too many booking requests from this account: try again shortly", wait)
+		if err := check(b.accountLimit, b.held, r, account, "too many booking requests from this account: try again shortly"); err != nil {
+			return err
 		}
 		if refs != nil && b.beneficiaryLimit != nil && r.Body != nil && r.Header.Get("Idempotency-Key") != "" {
 			// Peek at the body; the handler still reads all of it and

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vaxport/vaxport/internal/api/cowin"
 	"github.com/vaxport/vaxport/internal/auth"
@@ -58,6 +59,17 @@ func TestSearchLimit(t *testing.T) {
 				t.Errorf("another client: got %d, want 200", res.status)
 			}
 		})
+	}
+	// A client back before its Retry-After is held before its refusal.
+	client := "203.0.113.200"
+	target := searches[0]
+	for range 4 {
+		get(t, mux, target, "X-Client", client)
+	}
+	start := time.Now()
+	res := get(t, mux, target, "X-Client", client)
+	if held := time.Since(start); res.status != http.StatusTooManyRequests || held < 500*time.Millisecond {
+		t.Errorf("back before Retry-After: got %d after %v, want 429 after being held about 1 s", res.status, held)
 	}
 	// States and districts are not searches.
 	for range 5 {

@@ -52,6 +52,7 @@ type Server struct {
 	flight singleflight.Group
 
 	searchLimit *ratelimit.PerKey
+	held        *ratelimit.Holder
 	clientKey   func(*http.Request) string
 }
 
@@ -71,7 +72,7 @@ func New(cfg Config) *Server {
 		cfg.ClientKey = remoteHost
 	}
 	return &Server{ix: cfg.Index, log: cfg.Logger, auth: cfg.Authenticate, cache: newCache(cfg.CacheBytes),
-		searchLimit: cfg.SearchLimit, clientKey: cfg.ClientKey}
+		searchLimit: cfg.SearchLimit, held: ratelimit.NewHolder(maxHeld), clientKey: cfg.ClientKey}
 }
 
 // ready refuses requests until the index holds its first snapshot.
