@@ -40,7 +40,11 @@ func checkBatch(as []vax.Appointment, msgs []vax.OutboxMessage) error {
 // a CTE locks the session row (FOR UPDATE, so under READ COMMITTED it sees
 // the latest committed count), admits the longest prefix of the
 // appointments whose seats fit, adds them to the booked count and inserts
-// their appointments, places and messages, and the change-feed entry. If
+// their appointments, places and messages, and the change-feed entry
+// (data-modifying CTEs run whether or not the final SELECT reads them). The
+// inserts are plain: an appointment id, message id or live place that
+// exists fails the statement (a unique violation: Conflict), cheaper than
+// ON CONFLICT's speculative insertion on every row. If
 // an appointment does not fit but smaller ones after it might, a further
 // round books those, so the result is the in-order greedy fit.
 func (t *tx) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []vax.OutboxMessage) ([]bool, error) {
@@ -136,12 +140,12 @@ func (t *tx) admitPrefix(ctx context.Context, as []vax.Appointment, msgs []vax.O
 			SELECT u.i, u.a, $1::uuid, $4::int, u.s, u.st, u.c
 			FROM unnest($2::int[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[]) AS u(o, i, a, s, st, c)
 			JOIN adm ON adm.o = u.o
-			ON CONFLICT DO NOTHING RETURNING 1),
+			RETURNING 1),
 		ip AS (INSERT INTO appointment_places (appointment_id, ref, dose, secret_sealed, status)
 			SELECT (($5::uuid[])[u.o]), u.r, $4::int, u.s, u.st
 			FROM unnest($10::int[], $11::text[], $12::bytea[], $13::text[]) AS u(o, r, s, st)
 			JOIN adm ON adm.o = u.o
-			ON CONFLICT DO NOTHING RETURNING 1),
+			RETURNING 1),
 		io AS (INSERT INTO outbox (id, kind, payload, created_at, expires_at, status, attempts, next_attempt_at,
 				claimed_by, provider, provider_ref)
 			SELECT u.i, u.k, u.p, u.c, u.e, u.s, u.a, u.n, '', '', ''
@@ -149,10 +153,8 @@ func (t *tx) admitPrefix(ctx context.Context, as []vax.Appointment, msgs []vax.O
 				$19::text[], $20::int[], $21::timestamptz[]) AS u(o, i, k, p, c, e, s, a, n)
 			JOIN adm ON adm.o = u.o
 			WHERE $22::bool
-			ON CONFLICT DO NOTHING RETURNING 1)` + change + `
-		SELECT (SELECT count(*) FROM s), coalesce((SELECT free FROM s), 0), (SELECT count(*) FROM adm),
-			coalesce((SELECT sum(n) FROM adm), 0), (SELECT count(*) FROM up), (SELECT count(*) FROM ia),
-			(SELECT count(*) FROM ip), (SELECT count(*) FROM io), ` + notify
+			RETURNING 1)` + change + `
+		SELECT (SELECT count(*) FROM s), coalesce((SELECT free FROM s), 0), (SELECT count(*) FROM adm), ` + notify
 	if msgs == nil {
 		// unnest pads short arrays with NULLs: give it full-length ones.
 		mIDs = make([]string, len(cands))
@@ -162,7 +164,7 @@ func (t *tx) admitPrefix(ctx context.Context, as []vax.Appointment, msgs []vax.O
 		mKinds, mPayloads, mCreated, mExpires = mIDs, make([][]byte, len(cands)), created, make([]*time.Time, len(cands))
 		mStatuses, mAttempts, mNext = mIDs, make([]int, len(cands)), created
 	}
-	var found, free, admitted, seatsTaken, updated, apps, places, messages, changed int
+	var found, free, admitted, changed int
 	args := []any{sid, ords, seats, dose, ids, accounts, slots, statuses, created,
 		pOrds, pRefs, pSealed, pStatuses, mIDs, mKinds, mPayloads, mCreated, mExpires, mStatuses, mAttempts, mNext,
 		msgs != nil}
@@ -170,7 +172,7 @@ func (t *tx) admitPrefix(ctx context.Context, as []vax.Appointment, msgs []vax.O
 		args = append(args, string(vax.ChangeSession), t.now())
 	}
 	err := t.tx.QueryRow(ctx, q, args...).
-		Scan(&found, &free, &admitted, &seatsTaken, &updated, &apps, &places, &messages, &changed)
+		Scan(&found, &free, &admitted, &changed)
 	if err != nil {
 		return 0, 0, dbErr(err, "book appointments")
 	}
@@ -179,17 +181,6 @@ func (t *tx) admitPrefix(ctx context.Context, as []vax.Appointment, msgs []vax.O
 			return 0, 0, err
 		}
 		return 0, 0, nil // not open: nothing fits
-	}
-	wantPlaces := 0
-	for _, n := range seats[:admitted] {
-		wantPlaces += n
-	}
-	wantMsgs := 0
-	if msgs != nil {
-		wantMsgs = admitted
-	}
-	if apps != admitted || places != wantPlaces || messages != wantMsgs {
-		return 0, 0, vax.Errorf(vax.Conflict, "book appointments: an appointment id, message id or live place already exists")
 	}
 	if admitted > 0 && !t.seatsMoved[sid] {
 		if t.seatsMoved == nil {
