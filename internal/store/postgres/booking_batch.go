@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -36,17 +37,22 @@ func checkBatch(as []vax.Appointment, msgs []vax.OutboxMessage) error {
 	return nil
 }
 
-// BookAppointments admits and inserts with one statement per round trip:
-// a CTE locks the session row (FOR UPDATE, so under READ COMMITTED it sees
-// the latest committed count), admits the longest prefix of the
-// appointments whose seats fit, adds them to the booked count and inserts
-// their appointments, places and messages, and the change-feed entry
-// (data-modifying CTEs run whether or not the final SELECT reads them). The
-// inserts are plain: an appointment id, message id or live place that
-// exists fails the statement (a unique violation: Conflict), cheaper than
-// ON CONFLICT's speculative insertion on every row. If
-// an appointment does not fit but smaller ones after it might, a further
-// round books those, so the result is the in-order greedy fit.
+// BookAppointments takes the session's row lock as late as it can. In a
+// rush several batches of one session run at once (booking runs a few per
+// node, and every node runs its own); what they write can be written side
+// by side, only the seat count cannot. So the first round inserts every
+// appointment, place and message without the lock; then one statement
+// locks the session row (FOR UPDATE, so under READ COMMITTED it sees the
+// latest committed count), admits the longest prefix of the appointments
+// whose seats fit, adds them to the booked count, deletes the rows of the
+// rest and appends the change-feed entry. The lock is held from there to
+// the commit only. If an appointment does not fit but smaller ones after
+// it might (a sold-out boundary: rare), further rounds book those with the
+// lock held, inserting only what they admit. Data-modifying CTEs run
+// whether or not the final SELECT reads them. The inserts are plain: an
+// appointment id, message id or live place that exists fails the statement
+// (a unique violation: Conflict), cheaper than ON CONFLICT's speculative
+// insertion on every row.
 func (t *tx) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []vax.OutboxMessage) ([]bool, error) {
 	if err := t.write("book appointments"); err != nil {
 		return nil, err
@@ -62,11 +68,17 @@ func (t *tx) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []
 	for i := range cands {
 		cands[i] = i
 	}
+	rows := batchRows(as, msgs, cands)
+	if err := t.insertBooking(ctx, rows); err != nil {
+		return nil, err
+	}
+	inserted := true
 	for len(cands) > 0 {
-		admitted, free, err := t.admitPrefix(ctx, as, msgs, cands)
+		admitted, free, err := t.admitPrefix(ctx, rows, inserted)
 		if err != nil {
 			return nil, err
 		}
+		inserted = false
 		taken := 0
 		for _, i := range cands[:admitted] {
 			out[i] = true
@@ -83,47 +95,125 @@ func (t *tx) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []
 			}
 		}
 		cands = rest
+		rows = batchRows(as, msgs, cands)
 	}
 	return out, nil
 }
 
-// admitPrefix books the longest prefix of as[cands] that fits in one
-// statement, and reports its length and the free seats it found.
-func (t *tx) admitPrefix(ctx context.Context, as []vax.Appointment, msgs []vax.OutboxMessage, cands []int) (int, int, error) {
-	sid, dose := strings.ToLower(as[0].SessionID), as[0].Dose
-	booked, capacity := seatCols(dose)
-	var ords, seats, pOrds []int
-	var ids, accounts, slots, statuses, pRefs, pStatuses []string
-	var created []time.Time
-	var pSealed [][]byte
-	var mIDs, mKinds, mStatuses []string
-	var mPayloads [][]byte
-	var mCreated, mNext []time.Time
-	var mExpires []*time.Time
-	var mAttempts []int
+// bookingRows are a batch's candidates as the statements' array arguments.
+type bookingRows struct {
+	sid                                              string
+	dose                                             int
+	ords, seats, pOrds                               []int
+	ids, accounts, slots, statuses, pRefs, pStatuses []string
+	created                                          []time.Time
+	pSealed                                          [][]byte
+	haveMsgs                                         bool
+	mIDs, mKinds, mStatuses                          []string
+	mPayloads                                        [][]byte
+	mCreated, mNext                                  []time.Time
+	mExpires                                         []*time.Time
+	mAttempts                                        []int
+}
+
+// batchRows lays out as[cands] (and their messages) as array arguments;
+// ords number them from 1 in order.
+func batchRows(as []vax.Appointment, msgs []vax.OutboxMessage, cands []int) bookingRows {
+	r := bookingRows{sid: strings.ToLower(as[0].SessionID), dose: as[0].Dose, haveMsgs: msgs != nil}
 	for o, i := range cands {
 		a := as[i]
-		ords, seats = append(ords, o+1), append(seats, len(a.Beneficiaries))
-		ids = append(ids, strings.ToLower(a.ID))
-		accounts = append(accounts, strings.ToLower(a.AccountID))
-		slots = append(slots, a.Slot)
-		statuses = append(statuses, string(a.Status))
-		created = append(created, stamp(a.CreatedAt))
+		r.ords, r.seats = append(r.ords, o+1), append(r.seats, len(a.Beneficiaries))
+		r.ids = append(r.ids, strings.ToLower(a.ID))
+		r.accounts = append(r.accounts, strings.ToLower(a.AccountID))
+		r.slots = append(r.slots, a.Slot)
+		r.statuses = append(r.statuses, string(a.Status))
+		r.created = append(r.created, stamp(a.CreatedAt))
 		for _, p := range a.Beneficiaries {
-			pOrds, pRefs = append(pOrds, o+1), append(pRefs, p.Ref)
-			pSealed, pStatuses = append(pSealed, p.SecretSealed), append(pStatuses, string(p.Status))
+			r.pOrds, r.pRefs = append(r.pOrds, o+1), append(r.pRefs, p.Ref)
+			r.pSealed, r.pStatuses = append(r.pSealed, p.SecretSealed), append(r.pStatuses, string(p.Status))
 		}
 		if msgs != nil {
 			m := msgs[i]
-			mIDs, mKinds, mPayloads = append(mIDs, m.ID), append(mKinds, string(m.Kind)), append(mPayloads, m.Payload)
-			mCreated, mExpires = append(mCreated, millis(m.CreatedAt)), append(mExpires, nullMillis(m.ExpiresAt))
-			mStatuses, mAttempts = append(mStatuses, string(m.Status)), append(mAttempts, m.Attempts)
-			mNext = append(mNext, millis(m.NextAttemptAt))
+			r.mIDs, r.mKinds, r.mPayloads = append(r.mIDs, m.ID), append(r.mKinds, string(m.Kind)), append(r.mPayloads, m.Payload)
+			r.mCreated, r.mExpires = append(r.mCreated, millis(m.CreatedAt)), append(r.mExpires, nullMillis(m.ExpiresAt))
+			r.mStatuses, r.mAttempts = append(r.mStatuses, string(m.Status)), append(r.mAttempts, m.Attempts)
+			r.mNext = append(r.mNext, millis(m.NextAttemptAt))
 		}
 	}
+	if msgs == nil {
+		// unnest pads short arrays with NULLs: give it full-length ones.
+		n := len(cands)
+		r.mIDs = make([]string, n)
+		for i := range r.mIDs {
+			r.mIDs[i] = "00000000-0000-0000-0000-000000000000"
+		}
+		r.mKinds, r.mPayloads, r.mCreated, r.mExpires = r.mIDs, make([][]byte, n), r.created, make([]*time.Time, n)
+		r.mStatuses, r.mAttempts, r.mNext = r.mIDs, make([]int, n), r.created
+	}
+	return r
+}
+
+// The inserts of a batch's rows, as CTEs over the arguments $1 (session),
+// $2 (ords), $4 (dose) and $5–$21 (see bookingArgs); keep names their rows
+// to insert (a CTE of ords), or the inserts take every row when keep is "".
+func bookingInserts(keep string) string {
+	join := ""
+	if keep != "" {
+		join = " JOIN " + keep + " ON " + keep + ".o = u.o"
+	}
+	return `ia AS (INSERT INTO appointments (id, account_id, session_id, dose, slot, status, created_at)
+			SELECT u.i, u.a, $1::uuid, $4::int, u.s, u.st, u.c
+			FROM unnest($2::int[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[]) AS u(o, i, a, s, st, c)` + join + `),
+		ip AS (INSERT INTO appointment_places (appointment_id, ref, dose, secret_sealed, status)
+			SELECT (($5::uuid[])[u.o]), u.r, $4::int, u.s, u.st
+			FROM unnest($10::int[], $11::text[], $12::bytea[], $13::text[]) AS u(o, r, s, st)` + join + `),
+		io AS (INSERT INTO outbox (id, kind, payload, created_at, expires_at, status, attempts, next_attempt_at,
+				claimed_by, provider, provider_ref)
+			SELECT u.i, u.k, u.p, u.c, u.e, u.s, u.a, u.n, '', '', ''
+			FROM unnest($2::int[], $14::uuid[], $15::text[], $16::bytea[], $17::timestamptz[], $18::timestamptz[],
+				$19::text[], $20::int[], $21::timestamptz[]) AS u(o, i, k, p, c, e, s, a, n)` + join + `
+			WHERE $22::bool)`
+}
+
+// bookingArgs are the arguments $1–$22 of the batch statements.
+func (r bookingRows) bookingArgs() []any {
+	return []any{r.sid, r.ords, r.seats, r.dose, r.ids, r.accounts, r.slots, r.statuses, r.created,
+		r.pOrds, r.pRefs, r.pSealed, r.pStatuses, r.mIDs, r.mKinds, r.mPayloads, r.mCreated, r.mExpires,
+		r.mStatuses, r.mAttempts, r.mNext, r.haveMsgs}
+}
+
+// insertBooking inserts every row of r, without the session's lock.
+func (t *tx) insertBooking(ctx context.Context, r bookingRows) error {
+	// $3 (seats) is not used here; give PostgreSQL its type all the same.
+	q := `WITH ` + bookingInserts("") + ` SELECT cardinality($3::int[])`
+	_, err := t.tx.Exec(ctx, q, r.bookingArgs()...)
+	return dbErr(err, "book appointments")
+}
+
+// admitPrefix admits the longest prefix of r's appointments that fits,
+// under the session's row lock, and reports its length and the free seats
+// it found. If inserted, every row of r is in already and those of the
+// appointments left out are deleted; otherwise only the admitted ones are
+// inserted.
+func (t *tx) admitPrefix(ctx context.Context, r bookingRows, inserted bool) (int, int, error) {
+	booked, capacity := seatCols(r.dose)
+	args := r.bookingArgs()
+	rows := bookingInserts("adm")
+	if inserted {
+		// Only the ords, seats and ids are needed: PostgreSQL refuses
+		// arguments a statement does not use (it cannot type them).
+		args = []any{r.sid, r.ords, r.seats, r.ids, r.mIDs, r.haveMsgs}
+		rows = `rej AS (SELECT u.i, u.m FROM unnest($2::int[], $4::uuid[], $5::uuid[]) AS u(o, i, m)
+				WHERE u.o NOT IN (SELECT o FROM adm)),
+			da AS (DELETE FROM appointments WHERE id IN (SELECT i FROM rej)),
+			dp AS (DELETE FROM appointment_places WHERE appointment_id IN (SELECT i FROM rej)),
+			dm AS (DELETE FROM outbox WHERE $6::bool AND id IN (SELECT m FROM rej))`
+	}
 	change, notify := "", "0"
-	if !t.seatsMoved[sid] {
-		change = `, ch AS (INSERT INTO changes (kind, key, at) SELECT $23, $1, $24 WHERE EXISTS (SELECT 1 FROM adm) RETURNING seq)`
+	if !t.seatsMoved[r.sid] {
+		kind, at := fmt.Sprintf("$%d", len(args)+1), fmt.Sprintf("$%d", len(args)+2)
+		args = append(args, string(vax.ChangeSession), t.now())
+		change = `, ch AS (INSERT INTO changes (kind, key, at) SELECT ` + kind + `, $1, ` + at + ` WHERE EXISTS (SELECT 1 FROM adm) RETURNING seq)`
 		notify = "(SELECT count(*) FROM ch)"
 		if !t.notified {
 			change += `, nt AS (SELECT pg_notify('` + notifyChannel + `', coalesce(current_schema(), '')) FROM ch)`
@@ -136,57 +226,23 @@ func (t *tx) admitPrefix(ctx context.Context, as []vax.Appointment, msgs []vax.O
 		adm AS (SELECT r.o, r.n FROM r, s WHERE r.cum <= s.free),
 		up AS (UPDATE sessions SET ` + booked + ` = ` + booked + ` + (SELECT sum(n) FROM adm)
 			WHERE id = $1 AND EXISTS (SELECT 1 FROM adm) RETURNING 1),
-		ia AS (INSERT INTO appointments (id, account_id, session_id, dose, slot, status, created_at)
-			SELECT u.i, u.a, $1::uuid, $4::int, u.s, u.st, u.c
-			FROM unnest($2::int[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[]) AS u(o, i, a, s, st, c)
-			JOIN adm ON adm.o = u.o
-			RETURNING 1),
-		ip AS (INSERT INTO appointment_places (appointment_id, ref, dose, secret_sealed, status)
-			SELECT (($5::uuid[])[u.o]), u.r, $4::int, u.s, u.st
-			FROM unnest($10::int[], $11::text[], $12::bytea[], $13::text[]) AS u(o, r, s, st)
-			JOIN adm ON adm.o = u.o
-			RETURNING 1),
-		io AS (INSERT INTO outbox (id, kind, payload, created_at, expires_at, status, attempts, next_attempt_at,
-				claimed_by, provider, provider_ref)
-			SELECT u.i, u.k, u.p, u.c, u.e, u.s, u.a, u.n, '', '', ''
-			FROM unnest($2::int[], $14::uuid[], $15::text[], $16::bytea[], $17::timestamptz[], $18::timestamptz[],
-				$19::text[], $20::int[], $21::timestamptz[]) AS u(o, i, k, p, c, e, s, a, n)
-			JOIN adm ON adm.o = u.o
-			WHERE $22::bool
-			RETURNING 1)` + change + `
+		` + rows + change + `
 		SELECT (SELECT count(*) FROM s), coalesce((SELECT free FROM s), 0), (SELECT count(*) FROM adm), ` + notify
-	if msgs == nil {
-		// unnest pads short arrays with NULLs: give it full-length ones.
-		mIDs = make([]string, len(cands))
-		for i := range mIDs {
-			mIDs[i] = "00000000-0000-0000-0000-000000000000"
-		}
-		mKinds, mPayloads, mCreated, mExpires = mIDs, make([][]byte, len(cands)), created, make([]*time.Time, len(cands))
-		mStatuses, mAttempts, mNext = mIDs, make([]int, len(cands)), created
-	}
 	var found, free, admitted, changed int
-	args := []any{sid, ords, seats, dose, ids, accounts, slots, statuses, created,
-		pOrds, pRefs, pSealed, pStatuses, mIDs, mKinds, mPayloads, mCreated, mExpires, mStatuses, mAttempts, mNext,
-		msgs != nil}
-	if change != "" {
-		args = append(args, string(vax.ChangeSession), t.now())
-	}
-	err := t.tx.QueryRow(ctx, q, args...).
-		Scan(&found, &free, &admitted, &changed)
-	if err != nil {
+	if err := t.tx.QueryRow(ctx, q, args...).Scan(&found, &free, &admitted, &changed); err != nil {
 		return 0, 0, dbErr(err, "book appointments")
 	}
 	if found == 0 {
-		if _, err := t.Session(ctx, sid); err != nil {
+		if _, err := t.Session(ctx, r.sid); err != nil {
 			return 0, 0, err
 		}
 		return 0, 0, nil // not open: nothing fits
 	}
-	if admitted > 0 && !t.seatsMoved[sid] {
+	if admitted > 0 && !t.seatsMoved[r.sid] {
 		if t.seatsMoved == nil {
 			t.seatsMoved = map[string]bool{}
 		}
-		t.seatsMoved[sid], t.notified = true, true
+		t.seatsMoved[r.sid], t.notified = true, true
 	}
 	return admitted, free, nil
 }
