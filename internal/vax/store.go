@@ -397,6 +397,19 @@ type Tx interface {
 	// at most limit (0: the store's default): the revocation list is built
 	// from them.
 	SupersededCertificates(ctx context.Context, since time.Time, limit int) ([]Certificate, error)
+
+	// Captcha challenges (see CaptchaChallenge). Stored times are whole
+	// seconds, UTC.
+
+	// PutCaptcha stores c as its account's one challenge, replacing any
+	// previous one (drawing a new captcha voids the old). Invalid if the
+	// account id is not a UUID.
+	PutCaptcha(ctx context.Context, c CaptchaChallenge) error
+	// TakeCaptcha returns the account's challenge and deletes it, in one
+	// statement: of concurrent takes on any node, exactly one gets it, so
+	// an answer is checked at most once. NotFound when there is none.
+	// Expiry is the caller's to judge.
+	TakeCaptcha(ctx context.Context, accountID string) (CaptchaChallenge, error)
 }
 
 // CentreQuery selects centres. Zero fields do not filter. Pages are keyset:

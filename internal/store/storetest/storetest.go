@@ -120,6 +120,17 @@ func contracts() []contract {
 		{"Tx.CurrentCertificate", testCurrentCertificate},
 		{"Tx.Certificate", testCertificate},
 		{"Tx.SupersededCertificates", testSupersededCertificates},
+
+		{"Tx.CreateRelease", testCreateRelease},
+		{"Tx.Release", testRelease},
+		{"Tx.ReleaseOfSession", testReleaseOfSession},
+		{"Tx.Releases", testReleases},
+		{"Tx.EnterRelease", testEnterRelease},
+		{"Tx.ReleaseEntry", testReleaseEntry},
+		{"Tx.ReleaseEntries", testReleaseEntries},
+		{"Tx.DrawRelease", testDrawRelease},
+		{"Tx.SetEntryOutcomes", testSetEntryOutcomes},
+		{"Tx.PutCaptcha", testPutCaptcha}, {"Tx.TakeCaptcha", testTakeCaptcha},
 	}
 }
 
