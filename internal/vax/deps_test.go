@@ -19,7 +19,7 @@ func TestDependencyArrows(t *testing.T) {
 	pkgs := listPackages(t)
 	rules := []string{"internal/vax", "internal/auth", "internal/booking", "internal/catalog",
 		"internal/cert", "internal/vaccination", "internal/grievance", "internal/seed", "internal/masterdata", "internal/alerts",
-		"internal/staff", "internal/certificates", "internal/cluster"}
+		"internal/staff", "internal/certificates", "internal/cluster", "internal/captcha", "internal/release"}
 	stores := []string{"internal/store/sqlite", "internal/store/postgres"}
 	for _, p := range pkgs {
 		rel := strings.TrimPrefix(p.ImportPath, module)
