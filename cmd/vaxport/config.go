@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vaxport/vaxport/internal/release"
 )
 
 // Config is what `vaxport serve` (and the admin subcommands) run with. Every
@@ -36,9 +38,11 @@ type Config struct {
 	OTPIPPerMinute int           // OTP requests per client address per minute; negative: no limit
 	OTPIPBurst     int
 	VerifyPerMin   int
-	TrustedProxies listFlag // CIDRs of load balancers whose X-Forwarded-For is believed
-	AlertSMS       bool     // slot alerts may also go out by SMS (sms=1 on a stream)
-	Trust          listFlag // foreign trust files POST /api/v1/verify also accepts
+	TrustedProxies listFlag      // CIDRs of load balancers whose X-Forwarded-For is believed
+	AlertSMS       bool          // slot alerts may also go out by SMS (sms=1 on a stream)
+	Captcha        bool          // Co-WIN getRecaptcha on, and schedule requires its answer
+	ReleaseWindow  time.Duration // fair release: the default pooling window
+	Trust          listFlag      // foreign trust files POST /api/v1/verify also accepts
 
 	// Anti-automation limits for the whole deployment, each node taking
 	// its share (internal/cluster); 0: the default, negative: no limit.
@@ -125,6 +129,9 @@ func (fs *flagSet) serveFlags(c *Config) {
 	fs.IntVar(&c.BookBeneficiaryPerMin, "book-beneficiary-per-minute", defaultBookBeneficiaryPerMin, "schedule requests per beneficiary per minute across all nodes, bursts of half that (0: default, negative: no limit)")
 	fs.Var(&c.Trust, "trust", "trust file (JWKS, PEM signer certificates, revocation list, or a vaxport bundle) whose certificates /api/v1/verify accepts besides ours, repeatable")
 	fs.BoolVar(&c.AlertSMS, "alert-sms", false, "let slot-alert streams ask for an SMS too (at most one per 30 min per subscription)")
+	fs.BoolVar(&c.Captcha, "captcha", false, "serve Co-WIN's getRecaptcha and require its answer to schedule (fair release makes it unnecessary: off by default)")
+	fs.DurationVar(&c.ReleaseWindow, "release-window", release.DefaultWindow,
+		"fair release: how long after a release time requests are pooled for its draw, 1s to 60s in whole seconds (a release may set its own)")
 	fs.Var(&c.TrustedProxies, "trusted-proxy", "CIDR of a load balancer whose X-Forwarded-For is believed, repeatable")
 }
 

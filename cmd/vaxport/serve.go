@@ -31,6 +31,7 @@ import (
 	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/auth/authmetrics"
 	"github.com/vaxport/vaxport/internal/booking"
+	"github.com/vaxport/vaxport/internal/captcha"
 	"github.com/vaxport/vaxport/internal/catalog"
 	"github.com/vaxport/vaxport/internal/cert/issuer"
 	"github.com/vaxport/vaxport/internal/certificates"
@@ -38,6 +39,7 @@ import (
 	"github.com/vaxport/vaxport/internal/cluster"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/ratelimit"
+	"github.com/vaxport/vaxport/internal/release"
 	"github.com/vaxport/vaxport/internal/search"
 	"github.com/vaxport/vaxport/internal/seed"
 	"github.com/vaxport/vaxport/internal/sms"
@@ -193,9 +195,12 @@ func (m *Main) Start(ctx context.Context) error {
 	proxies, _ := cfg.trustedProxies() // checked by resolve
 	signIn := cowin.NewSignIn(cowin.SignInConfig{Citizens: citizens, TrustedProxies: proxies})
 
+	// This node in the cluster: its heartbeats count the live nodes, and
+	// its id marks the fair-release requests it takes.
+	presence := cluster.New(m.store, m.Clock, rand.Reader, m.Logger)
 	booker, err := booking.New(booking.Config{
 		Store: m.store, Keys: kr, Mobile: citizens.AccountMobile, Clock: m.Clock,
-		Rules: booking.Rules{Location: loc}, Notify: notify,
+		Rules: booking.Rules{Location: loc}, Notify: notify, Node: presence.ID(),
 	})
 	if err != nil {
 		return err
@@ -214,13 +219,33 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	}
 
-	alertCfg := alerts.Config{Clock: m.Clock, Logger: m.Logger}
+	alertCfg := alerts.Config{Store: m.store, Clock: m.Clock, Logger: m.Logger}
 	if cfg.AlertSMS {
 		alertCfg.Texter = alerts.NewOutboxTexter(m.store, citizens, kr, m.Clock, rand.Reader)
 	}
 	hub := alerts.NewHub(alertCfg)
+	// Stored alert subscriptions (texted only with --alert-sms: without it
+	// the hub loads and follows none, and refuses new ones): follow their
+	// changes before loading them, so that none falls between.
+	m.follower.Subscribe(hub.Changed)
+	if err := hub.LoadStored(ctx); err != nil {
+		return fmt.Errorf("load stored alert subscriptions: %w", err)
+	}
+	m.goRun(func() { hub.Run(runCtx) })
 	stopAlerts := ix.OnCommit(hub.Publish)
 	m.goRun(func() { <-runCtx.Done(); stopAlerts() })
+
+	// Fair releases: every node draws a release when its window ends (the
+	// first to get there does; the others find it drawn) and tells the
+	// entrants streaming here their outcome.
+	releases, err := release.New(release.Config{Store: m.store, Booking: booker, Clock: m.Clock,
+		Window: cfg.ReleaseWindow, Logger: m.Logger})
+	if err != nil {
+		return fmt.Errorf("--release-window: %w", err)
+	}
+	releases.OnOutcome(hub.SendDraw)
+	m.follower.Subscribe(releases.Changed)
+	m.goRun(func() { releases.Run(runCtx) })
 
 	cat := catalog.New(m.store, m.Clock, loc, rand.Reader)
 	cat.SetSessionCanceller(booker)
@@ -282,6 +307,7 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	m.api = v1.New(v1cfg)
 	m.api.Register(mux)
+	m.api.RegisterReleases(mux, releases)
 	if m.keyReload <= 0 {
 		m.keyReload = 10 * time.Second
 	}
@@ -295,7 +321,6 @@ func (m *Main) Start(ctx context.Context) error {
 	searchLimit := perMinute(cfg.SearchIPPerMin, m.Clock)
 	accountLimit := perMinute(cfg.BookAccountPerMin, m.Clock)
 	beneficiaryLimit := perMinute(cfg.BookBeneficiaryPerMin, m.Clock)
-	presence := cluster.New(m.store, m.Clock, rand.Reader, m.Logger)
 	m.follower.Subscribe(presence.Changed)
 	presence.OnChange(func(n int) {
 		searchLimit.Share(n)
@@ -306,8 +331,16 @@ func (m *Main) Start(ctx context.Context) error {
 	cowin.New(cowin.Config{Index: ix, Logger: m.Logger, Authenticate: signIn.Authenticate,
 		SearchLimit: searchLimit, ClientKey: signIn.ClientKey}).Register(mux)
 	signIn.Register(mux)
-	cowin.NewBooking(cowin.BookingConfig{Appointments: booker, Authenticate: signIn.Authenticate,
-		AccountLimit: accountLimit, BeneficiaryLimit: beneficiaryLimit}).Register(mux)
+	bookingCfg := cowin.BookingConfig{Appointments: booker, Authenticate: signIn.Authenticate,
+		AccountLimit: accountLimit, BeneficiaryLimit: beneficiaryLimit}
+	if cfg.Captcha {
+		cs, err := captcha.New(captcha.Config{Store: m.store, Keys: kr, Clock: m.Clock})
+		if err != nil {
+			return fmt.Errorf("captcha: %w", err)
+		}
+		bookingCfg.Captcha = cs
+	}
+	cowin.NewBooking(bookingCfg).Register(mux)
 	cowin.NewCertificates(cowin.CertificatesConfig{Certificates: issued, Authenticate: signIn.Authenticate}).Register(mux)
 	v1.RegisterCertificates(mux, issued, signIn.Authenticate)
 	healthz, readyz := api.Health(m.store, func(context.Context) error {

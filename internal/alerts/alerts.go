@@ -1,7 +1,9 @@
 package alerts
 
 import (
+	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -111,10 +113,21 @@ type Config struct {
 	// disables SMS alerts (Subscribe refuses SMS).
 	Texter Texter
 	// SMSEvery is the least time between two SMS for one account and
-	// filter (default 30 minutes).
+	// filter, and for one stored subscription (default 30 minutes).
 	SMSEvery time.Duration
-	Clock    vax.Clock    // default: the system clock
-	Logger   *slog.Logger // default: discard
+	// Store keeps the stored subscriptions (see CreateStored): nil, none.
+	// The hub matches and texts them only when it has a Texter too;
+	// without one it still lists and deletes them, but creates none.
+	Store vax.Store
+	// StoredPerAccount caps an account's stored subscriptions (default 5).
+	StoredPerAccount int
+	// Queue is how many commits' stored-subscription matches may wait for
+	// Run before further ones are dropped (default 256): Publish never
+	// waits for the store.
+	Queue  int
+	Random io.Reader    // draws stored subscription ids; default crypto/rand
+	Clock  vax.Clock    // default: the system clock
+	Logger *slog.Logger // default: discard
 }
 
 // Hub matches index commits to subscriptions. Safe for concurrent use.
@@ -123,11 +136,22 @@ type Hub struct {
 	mu         sync.RWMutex
 	byDistrict map[int]map[*Subscription]struct{}
 	byPin      map[int]map[*Subscription]struct{}
-	perAccount map[string]int
+	byAccount  map[string]map[*Subscription]struct{}
 	total      int
 
 	tmu    sync.Mutex
 	texted map[textKey]time.Time // when each account+filter was last texted
+
+	// Stored subscriptions (stored.go), under mu like the streams: by id,
+	// and by the district or PIN code they match.
+	stored         map[string]*storedSub
+	storedDistrict map[int]map[*storedSub]struct{}
+	storedPin      map[int]map[*storedSub]struct{}
+	texts          chan []storedText // Publish's matches, for Run
+
+	cmu     sync.Mutex
+	changed map[string]bool // stored subscriptions to re-read (Changed)
+	wake    chan struct{}
 }
 
 // NewHub returns an empty Hub. Feed it with
@@ -148,17 +172,32 @@ func NewHub(cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.StoredPerAccount <= 0 {
+		cfg.StoredPerAccount = 5
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = 256
+	}
+	if cfg.Random == nil {
+		cfg.Random = rand.Reader
+	}
 	return &Hub{
-		cfg:        cfg,
-		byDistrict: map[int]map[*Subscription]struct{}{},
-		byPin:      map[int]map[*Subscription]struct{}{},
-		perAccount: map[string]int{},
-		texted:     map[textKey]time.Time{},
+		cfg:            cfg,
+		byDistrict:     map[int]map[*Subscription]struct{}{},
+		byPin:          map[int]map[*Subscription]struct{}{},
+		byAccount:      map[string]map[*Subscription]struct{}{},
+		texted:         map[textKey]time.Time{},
+		stored:         map[string]*storedSub{},
+		storedDistrict: map[int]map[*storedSub]struct{}{},
+		storedPin:      map[int]map[*storedSub]struct{}{},
+		texts:          make(chan []storedText, cfg.Queue),
+		changed:        map[string]bool{},
+		wake:           make(chan struct{}, 1),
 	}
 }
 
-// Subscription is one open subscription. Read it with Ready and Take;
-// Close it when done.
+// Subscription is one open subscription. Read it with Ready, Take and
+// TakeDraws; Close it when done.
 type Subscription struct {
 	hub     *Hub
 	account string
@@ -170,6 +209,11 @@ type Subscription struct {
 	events  []*Event // oldest first, at most hub.cfg.Buffer
 	dropped int
 	closed  bool
+	// draws are the outcomes of the account's fair-release requests
+	// (SendDraw), oldest first, at most hub.cfg.Buffer. They queue apart
+	// from events: the slot alerts a draw itself sets off (its sessions
+	// open) never push an outcome out.
+	draws []vax.ReleaseEntry
 }
 
 // Subscribe opens a subscription for an account, with SMS alerts too when
@@ -186,11 +230,11 @@ func (h *Hub) Subscribe(account string, f Filter, sms bool) (*Subscription, erro
 	f.Vaccine = strings.ToUpper(strings.TrimSpace(f.Vaccine))
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.perAccount[account] >= h.cfg.PerAccount {
+	if len(h.byAccount[account]) >= h.cfg.PerAccount {
 		return nil, vax.Errorf(vax.RateLimited, "at most %d open alert subscriptions per account", h.cfg.PerAccount)
 	}
 	s := &Subscription{hub: h, account: account, filter: f, sms: sms, ready: make(chan struct{}, 1)}
-	h.perAccount[account]++
+	add(h.byAccount, account, s)
 	h.total++
 	if f.DistrictID > 0 {
 		add(h.byDistrict, f.DistrictID, s)
@@ -200,14 +244,14 @@ func (h *Hub) Subscribe(account string, f Filter, sms bool) (*Subscription, erro
 	return s, nil
 }
 
-func add(m map[int]map[*Subscription]struct{}, k int, s *Subscription) {
+func add[K, V comparable](m map[K]map[V]struct{}, k K, s V) {
 	if m[k] == nil {
-		m[k] = map[*Subscription]struct{}{}
+		m[k] = map[V]struct{}{}
 	}
 	m[k][s] = struct{}{}
 }
 
-func remove(m map[int]map[*Subscription]struct{}, k int, s *Subscription) {
+func remove[K, V comparable](m map[K]map[V]struct{}, k K, s V) {
 	delete(m[k], s)
 	if len(m[k]) == 0 {
 		delete(m, k)
@@ -224,17 +268,28 @@ func (h *Hub) Len() int {
 // Filter returns the subscription's filter.
 func (s *Subscription) Filter() Filter { return s.filter }
 
-// Ready has a value whenever events wait to be taken.
+// Ready has a value whenever events or draw outcomes wait to be taken.
 func (s *Subscription) Ready() <-chan struct{} { return s.ready }
 
-// Take returns the waiting events, oldest first, and how many were dropped
-// since the last Take because the buffer was full.
+// Take returns the waiting events, oldest first, and how many events or
+// draw outcomes were dropped since the last Take because a buffer was
+// full.
 func (s *Subscription) Take() (events []*Event, dropped int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	events, dropped = s.events, s.dropped
 	s.events, s.dropped = nil, 0
 	return events, dropped
+}
+
+// TakeDraws returns the waiting draw outcomes, oldest first (see SendDraw).
+// Take's dropped count includes outcomes dropped from a full buffer.
+func (s *Subscription) TakeDraws() []vax.ReleaseEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	draws := s.draws
+	s.draws = nil
+	return draws
 }
 
 // Close removes the subscription; it is safe to call more than once.
@@ -254,9 +309,7 @@ func (s *Subscription) Close() {
 	} else {
 		remove(h.byPin, s.filter.Pincode, s)
 	}
-	if h.perAccount[s.account]--; h.perAccount[s.account] <= 0 {
-		delete(h.perAccount, s.account)
-	}
+	remove(h.byAccount, s.account, s)
 	h.total--
 }
 
@@ -267,16 +320,63 @@ func (s *Subscription) push(e *Event, limit int) {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.events) >= limit {
-		n := copy(s.events, s.events[1:])
-		s.events = s.events[:n]
+	s.events = appendBounded(s, s.events, e, limit)
+	s.mu.Unlock()
+	s.wake()
+}
+
+// pushDraw appends a draw outcome, dropping the oldest when the buffer is
+// full.
+func (s *Subscription) pushDraw(e vax.ReleaseEntry, limit int) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.draws = appendBounded(s, s.draws, e, limit)
+	s.mu.Unlock()
+	s.wake()
+}
+
+// appendBounded appends v to q, first dropping (and counting on s) the
+// oldest element when q holds limit. The caller holds s.mu.
+func appendBounded[T any](s *Subscription, q []T, v T, limit int) []T {
+	if len(q) >= limit {
+		q = q[:copy(q, q[1:])]
 		s.dropped++
 	}
-	s.events = append(s.events, e)
-	s.mu.Unlock()
+	return append(q, v)
+}
+
+// wake makes Ready hold a token, without blocking.
+func (s *Subscription) wake() {
 	select {
 	case s.ready <- struct{}{}:
 	default:
+	}
+}
+
+// SendDraw tells the entrant of e, a fair-release entry the draw has
+// decided, its outcome on every subscription the account has open on this
+// node, whatever their filters. Every node calls it for every entry
+// (release.Service.OnOutcome), so the outcome reaches the account's streams
+// on whichever nodes they are; the streams read it with TakeDraws.
+// Outcomes have a bounded buffer of their own: a reader so far behind that
+// one was dropped is told so (Take's dropped count) and finds its outcome
+// by polling the request id.
+func (h *Hub) SendDraw(e vax.ReleaseEntry) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	subs := h.byAccount[e.AccountID]
+	if len(subs) == 0 {
+		return
+	}
+	// Keep only the outcome: no account or beneficiaries in memory longer
+	// than needed.
+	out := vax.ReleaseEntry{ID: e.ID, ReleaseID: e.ReleaseID, SessionID: e.SessionID, Dose: e.Dose,
+		Rank: e.Rank, Status: e.Status, AppointmentID: e.AppointmentID, Reason: e.Reason}
+	for s := range subs {
+		s.pushDraw(out, h.cfg.Buffer)
 	}
 }
 
@@ -286,22 +386,26 @@ type candidate struct {
 	event *Event
 }
 
-// Publish fans a commit's changed centres out to matching subscriptions.
-// It is the search.Index.OnCommit subscriber: it never blocks on a
-// subscriber and touches only the centres someone subscribed to.
+// Publish fans a commit's changed centres out to matching subscriptions:
+// streams get the events pushed, and stored subscriptions' matches go to
+// Run to be texted. It is the search.Index.OnCommit subscriber: it never
+// blocks on a subscriber or the store and touches only the centres someone
+// subscribed to.
 func (h *Hub) Publish(changes []search.CentreChange) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	if h.total == 0 {
+	if h.total == 0 && len(h.stored) == 0 {
 		return
 	}
+	var texts map[*storedSub][]*Event
 	for _, ch := range changes {
 		c := ch.New
 		if c == nil {
 			continue // a centre that is gone releases nothing
 		}
 		bd, bp := h.byDistrict[c.DistrictID], h.byPin[c.Pincode]
-		if len(bd) == 0 && len(bp) == 0 {
+		sd, sp := h.storedDistrict[c.DistrictID], h.storedPin[c.Pincode]
+		if len(bd) == 0 && len(bp) == 0 && len(sd) == 0 && len(sp) == 0 {
 			continue
 		}
 		cands := released(ch.Old, c)
@@ -314,15 +418,28 @@ func (h *Hub) Publish(changes []search.CentreChange) {
 		for s := range bp {
 			h.deliver(s, cands)
 		}
+		for s := range sd {
+			texts = collect(texts, s, cands)
+		}
+		for s := range sp {
+			texts = collect(texts, s, cands)
+		}
 	}
+	h.queue(texts)
 }
 
 func (h *Hub) deliver(s *Subscription, cands []candidate) {
 	for _, cd := range cands {
-		if s.filter.Admits(cd.event.Session) && Released(cd.old, cd.event.Session, s.filter.Dose) {
+		if s.filter.matches(cd) {
 			s.push(cd.event, h.cfg.Buffer)
 		}
 	}
+}
+
+// matches reports whether the filter asks about cd's session and cd
+// released seats of the filter's dose.
+func (f Filter) matches(cd candidate) bool {
+	return f.Admits(cd.event.Session) && Released(cd.old, cd.event.Session, f.Dose)
 }
 
 // released returns the sessions of next that released seats of either dose

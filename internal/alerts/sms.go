@@ -17,7 +17,13 @@ const MessageSlotAlert vax.MessageKind = "slot_alert"
 
 // Texter texts an account; *OutboxTexter is the real one.
 type Texter interface {
+	// Text queues text to the account's mobile number in a transaction of
+	// its own, dropped if still unsent at expires.
 	Text(ctx context.Context, accountID, text string, expires time.Time) (messageID string, err error)
+	// TextIn is Text in tx: the message exists exactly when tx commits,
+	// so a stored subscription is marked texted if and only if its SMS is
+	// queued.
+	TextIn(ctx context.Context, tx vax.Tx, accountID, text string, expires time.Time) (messageID string, err error)
 }
 
 // Mobiles opens an account's mobile number (auth.Service.AccountMobile).
@@ -43,26 +49,37 @@ func NewOutboxTexter(st vax.Store, mobiles Mobiles, keys outbox.Sealer, clock va
 // Text enqueues text to the account's mobile number, dropped by the
 // dispatcher if still unsent at expires.
 func (o *OutboxTexter) Text(ctx context.Context, accountID, text string, expires time.Time) (string, error) {
+	var id string
+	err := o.store.InTx(ctx, func(tx vax.Tx) (err error) {
+		id, err = o.TextIn(ctx, tx, accountID, text, expires)
+		return err
+	})
+	return id, err
+}
+
+// TextIn enqueues text to the account's mobile number in tx.
+func (o *OutboxTexter) TextIn(ctx context.Context, tx vax.Tx, accountID, text string, expires time.Time) (string, error) {
 	id, err := vax.NewUUID(o.random)
 	if err != nil {
 		return "", vax.Wrap(vax.Internal, err, "draw a message id")
 	}
-	err = o.store.InTx(ctx, func(tx vax.Tx) error {
-		a, err := tx.Account(ctx, accountID)
-		if err != nil {
-			return err
-		}
-		mobile, err := o.mobiles.AccountMobile(a)
-		if err != nil {
-			return err
-		}
-		return outbox.Enqueue(ctx, tx, o.keys, outbox.Message{
-			ID: id, Kind: MessageSlotAlert, To: mobile, Text: text, CreatedAt: o.clock.Now(), ExpiresAt: expires})
-	})
-	if err != nil {
+	if err := o.enqueue(ctx, tx, id, accountID, text, expires); err != nil {
 		return "", fmt.Errorf("text slot alert to account %s: %w", accountID, err)
 	}
 	return id, nil
+}
+
+func (o *OutboxTexter) enqueue(ctx context.Context, tx vax.Tx, id, accountID, text string, expires time.Time) error {
+	a, err := tx.Account(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	mobile, err := o.mobiles.AccountMobile(a)
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, tx, o.keys, outbox.Message{
+		ID: id, Kind: MessageSlotAlert, To: mobile, Text: text, CreatedAt: o.clock.Now(), ExpiresAt: expires})
 }
 
 // AlertText is the SMS for events (at least one): the first released

@@ -31,6 +31,10 @@ func (x *texts) Text(_ context.Context, account, text string, _ time.Time) (stri
 	return "", nil
 }
 
+func (x *texts) TextIn(ctx context.Context, _ vax.Tx, account, text string, expires time.Time) (string, error) {
+	return x.Text(ctx, account, text, expires)
+}
+
 func (x *texts) accounts() []string {
 	x.mu.Lock()
 	defer x.mu.Unlock()

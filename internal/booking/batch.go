@@ -26,7 +26,9 @@ import (
 // failure (say another node booked the same beneficiary meanwhile) rolls the
 // batch back and its requests run again one per transaction, so a bad
 // request never sinks the others. Requests for other sessions never wait
-// for a hot one.
+// for a hot one. A batch for a session held for a fair release enters its
+// requests in the release's pool instead, in the same one transaction
+// (pool.go).
 
 type batchItem struct {
 	ctx       context.Context
@@ -122,12 +124,7 @@ func (b *batcher) run(items []*batchItem) {
 		results = make([]batchResult, len(items))
 		booked = false
 		for i, it := range items {
-			var a vax.Appointment
-			err := s.store.InTx(it.ctx, func(tx vax.Tx) error {
-				var err error
-				a, _, err = s.book(it.ctx, tx, it.accountID, it.req)
-				return err
-			})
+			a, err := s.bookOne(it.ctx, it.accountID, it.req)
 			results[i] = batchResult{a: a, err: err}
 			booked = booked || err == nil
 		}
@@ -153,12 +150,17 @@ type admission struct {
 	seats int
 }
 
+// bookReq is one schedule request of an account.
+type bookReq struct {
+	accountID string
+	req       ScheduleRequest
+}
+
 // bookBatch books items (all for one session) in tx with a handful of
-// statements whatever their number: one read of the session and vaccine,
-// one of every beneficiary, live place and account involved, then one
-// store call per dose that admits the seats and inserts the appointments
-// and SMS. A request refused by the rules or for lack of seats gets its
-// error in results; any other error aborts the batch.
+// statements whatever their number (bookSession), or enters them in the
+// pool of the release that holds the session (pool). A request refused by
+// the rules or for lack of seats gets its error in results; any other
+// error aborts the batch.
 func (s *Service) bookBatch(ctx context.Context, tx vax.Tx, items []*batchItem) (results []batchResult, booked bool, err error) {
 	now := s.clock.Now()
 	results = make([]batchResult, len(items))
@@ -172,32 +174,60 @@ func (s *Service) bookBatch(ctx context.Context, tx vax.Tx, items []*batchItem) 
 	if err != nil {
 		return nil, false, err
 	}
+	reqs := make([]bookReq, len(items))
+	for i, it := range items {
+		reqs[i] = bookReq{it.accountID, it.req}
+		if it.ctx.Err() != nil {
+			results[i].err = vax.Wrap(vax.Unavailable, it.ctx.Err(), "request cancelled")
+		}
+	}
+	if se.Status == vax.SessionHeld {
+		err = s.pool(ctx, tx, se, v, reqs, results, now)
+	} else {
+		booked, err = s.bookSession(ctx, tx, se, v, reqs, results, now)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return results, booked, nil
+}
+
+// bookSession books reqs, all for session se, in tx: one read of every
+// beneficiary, live place and account involved, the rules applied to each
+// request in order, then one store call per dose that admits the seats in
+// that order and inserts the appointments and SMS. Each request's answer
+// goes to results (requests already answered there are skipped): its
+// appointment, or its refusal by the rules or for lack of seats. Any other
+// error aborts.
+func (s *Service) bookSession(ctx context.Context, tx vax.Tx, se vax.Session, v vax.Vaccine, reqs []bookReq,
+	results []batchResult, now time.Time) (booked bool, err error) {
 	var refs []string
-	for _, it := range items {
-		refs = append(refs, it.req.Refs...)
+	for i, q := range reqs {
+		if results[i].err == nil {
+			refs = append(refs, q.req.Refs...)
+		}
 	}
 	facts, err := tx.BookingFacts(ctx, refs)
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
 	claimed := map[liveKey]bool{}
 	byDose := map[int][]admission{}
 	var doses []int
-	for i, it := range items {
-		if it.ctx.Err() != nil {
-			results[i].err = vax.Wrap(vax.Unavailable, it.ctx.Err(), "request cancelled")
+	for i, q := range reqs {
+		if results[i].err != nil {
 			continue
 		}
-		ad, err := s.admit(ctx, tx, se, v, facts, claimed, it.accountID, it.req, now)
+		ad, err := s.admit(se, v, facts, claimed, q.accountID, q.req, now)
 		if err != nil {
 			results[i].err = err
 			continue
 		}
 		ad.i = i
-		if byDose[it.req.Dose] == nil {
-			doses = append(doses, it.req.Dose)
+		if byDose[q.req.Dose] == nil {
+			doses = append(doses, q.req.Dose)
 		}
-		byDose[it.req.Dose] = append(byDose[it.req.Dose], ad)
+		byDose[q.req.Dose] = append(byDose[q.req.Dose], ad)
 	}
 	for _, dose := range doses {
 		ads := byDose[dose]
@@ -208,7 +238,7 @@ func (s *Service) bookBatch(ctx context.Context, tx vax.Tx, items []*batchItem) 
 		}
 		ok, err := tx.BookAppointments(ctx, as, msgs)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		for j, ad := range ads {
 			if ok[j] {
@@ -219,23 +249,31 @@ func (s *Service) bookBatch(ctx context.Context, tx vax.Tx, items []*batchItem) 
 			results[ad.i].err = admissionErr(vax.Errorf(vax.Full, "no free seats"), dose)
 		}
 	}
-	return results, booked, nil
+	return booked, nil
+}
+
+// check applies the booking rules to one request from the facts read for
+// it; claimed holds the places earlier requests of a batch take (nil:
+// none).
+func (s *Service) check(se vax.Session, v vax.Vaccine, facts vax.BookingFacts, claimed map[liveKey]bool,
+	accountID string, req ScheduleRequest, now time.Time) error {
+	b := Booking{Now: now, Session: se, Vaccine: v, Dose: req.Dose, Slot: req.Slot}
+	if err := s.rules.Check(b); err != nil {
+		return err
+	}
+	cs, err := s.candidates(facts, claimed, accountID, req)
+	if err != nil {
+		return err
+	}
+	return s.rules.Check(b, cs...)
 }
 
 // admit applies the rules to one request of a batch from what the batch
 // read, and prepares its appointment and sealed SMS. claimed holds the
 // places earlier requests of the batch take.
-func (s *Service) admit(ctx context.Context, tx vax.Tx, se vax.Session, v vax.Vaccine, facts vax.BookingFacts,
+func (s *Service) admit(se vax.Session, v vax.Vaccine, facts vax.BookingFacts,
 	claimed map[liveKey]bool, accountID string, req ScheduleRequest, now time.Time) (admission, error) {
-	b := Booking{Now: now, Session: se, Vaccine: v, Dose: req.Dose, Slot: req.Slot}
-	if err := s.rules.Check(b); err != nil {
-		return admission{}, err
-	}
-	cs, err := s.candidates(facts, claimed, accountID, req)
-	if err != nil {
-		return admission{}, err
-	}
-	if err := s.rules.Check(b, cs...); err != nil {
+	if err := s.check(se, v, facts, claimed, accountID, req, now); err != nil {
 		return admission{}, err
 	}
 	acct, ok := facts.Accounts[strings.ToLower(accountID)]

@@ -29,6 +29,8 @@ import (
 //	APPOIN0053  409     appointment already cancelled
 //	APPOIN0054  409     dose already given
 //	APPOIN0055  400     invalid dose number
+//	APPOIN0060  409     session held for a fair release: its seats go by a draw at the release time
+//	APPOIN0061  409     request pooled for a fair release's draw (the body carries its request id)
 //	USRAUT0024  400     beneficiary not registered (unknown, or another account's)
 //	BENEFI0001  400     invalid beneficiary details
 //	BENEFI0002  409     photo-ID number already registered
@@ -52,6 +54,8 @@ const (
 	ReasonCancelled        = "APPOIN0053"
 	ReasonDoseGiven        = "APPOIN0054"
 	ReasonBadDose          = "APPOIN0055"
+	ReasonHeld             = "APPOIN0060"
+	ReasonPooled           = "APPOIN0061"
 	ReasonNotRegistered    = "USRAUT0024"
 	ReasonBadBeneficiary   = "BENEFI0001"
 	ReasonPhotoIDTaken     = "BENEFI0002"

@@ -3,12 +3,16 @@ package booking
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
@@ -39,6 +43,9 @@ type Config struct {
 	// transaction (and one commit) when they arrive together: 0 means
 	// DefaultMaxBatch, 1 one transaction per request.
 	MaxBatch int
+	// Node is this node's id in the cluster, recorded with each request
+	// pooled for a fair release's draw (the audit shows where it arrived).
+	Node string
 }
 
 // DefaultMaxBatch is Config.MaxBatch's default.
@@ -55,9 +62,15 @@ type Service struct {
 	rules  Rules
 	notify func()
 	full   soldOut
+	pools  pooledCache
+	node   string
 	// batches groups concurrent admissions per session; nil: one
 	// transaction per request.
 	batches *batcher
+	// drawer draws a release whose window has ended (SetDrawer); drawing
+	// makes the requests of one node that find it due share one call.
+	drawer  atomic.Pointer[func(ctx context.Context, releaseID string) error]
+	drawing singleflight.Group
 }
 
 // New returns a Service.
@@ -70,7 +83,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{store: cfg.Store, keys: cfg.Keys, mobile: cfg.Mobile, clock: cfg.Clock,
-		random: cfg.Random, rules: rules, notify: cfg.Notify}
+		random: cfg.Random, rules: rules, notify: cfg.Notify, node: cfg.Node}
 	if s.clock == nil {
 		s.clock = vax.SystemClock{}
 	}
@@ -286,70 +299,116 @@ func admissionErr(err error, dose int) error {
 }
 
 // Schedule books 1..MaxBeneficiaries beneficiaries of the account into one
-// appointment, all or none, and texts the account their secret codes.
+// appointment, all or none, and texts the account their secret codes. A
+// session held for a fair release answers its own way (pool.go): refused
+// before the release time, pooled for the draw (APPOIN0061, with Pooled)
+// in its window, and booked first-come-first-served once the draw ran —
+// which the first request after the window runs, if no node has yet.
 func (s *Service) Schedule(ctx context.Context, accountID string, req ScheduleRequest) (vax.Appointment, error) {
 	if err := s.checkRefs(req.Refs); err != nil {
 		return vax.Appointment{}, err
 	}
-	if s.full.refuses(req.SessionID, req.Dose, len(req.Refs), s.clock.Now()) {
+	now := s.clock.Now()
+	if s.full.refuses(req.SessionID, req.Dose, len(req.Refs), now) {
 		return vax.Appointment{}, fail(vax.Full, ReasonFull, "this session is completely booked for dose %d", req.Dose)
 	}
+	key := pooledKey(accountID, req)
+	if p := s.pools.get(key, now); p != nil {
+		return vax.Appointment{}, fmt.Errorf("schedule: %w", s.pooledErr(p))
+	}
+	a, err := s.schedule(ctx, accountID, req)
+	var p *Pooled
+	if errors.As(err, &p) && p.same {
+		s.pools.put(key, p, now)
+	}
+	var due *drawDue
+	if !errors.As(err, &due) {
+		return a, err
+	}
+	if err := s.draw(ctx, due.releaseID); err != nil {
+		return vax.Appointment{}, fmt.Errorf("schedule: %w", err)
+	}
+	// The draw opened the session: book as usual.
+	return s.schedule(ctx, accountID, req)
+}
+
+// schedule books one request, in a batch when batching is on.
+func (s *Service) schedule(ctx context.Context, accountID string, req ScheduleRequest) (vax.Appointment, error) {
 	if s.batches != nil {
 		return s.batches.submit(ctx, accountID, req)
 	}
-	var out vax.Appointment
-	err := s.store.InTx(ctx, func(tx vax.Tx) error {
-		var err error
-		out, _, err = s.book(ctx, tx, accountID, req)
-		return err
-	})
+	a, err := s.bookOne(ctx, accountID, req)
 	if err != nil {
 		return vax.Appointment{}, fmt.Errorf("schedule: %w", err)
 	}
 	s.notify()
-	return out, nil
+	return a, nil
+}
+
+// bookOne runs one schedule request in a transaction of its own. A pooled
+// request's answer is an error to its caller, but its entry commits.
+func (s *Service) bookOne(ctx context.Context, accountID string, req ScheduleRequest) (vax.Appointment, error) {
+	var a vax.Appointment
+	var answer error
+	err := s.store.InTx(ctx, func(tx vax.Tx) error {
+		var err error
+		a, err = s.book(ctx, tx, accountID, req)
+		answer = nil
+		if isPooled(err) {
+			answer, err = err, nil
+		}
+		return err
+	})
+	if err != nil {
+		return vax.Appointment{}, err
+	}
+	return a, answer
 }
 
 // book runs one schedule request in tx: the rules, the seat admission, the
-// SMS. clean reports that a failure left no write behind in tx (the request
-// was refused before admission, or admission found no seats), so a batch
-// may carry on with its other requests.
-func (s *Service) book(ctx context.Context, tx vax.Tx, accountID string, req ScheduleRequest) (out vax.Appointment, clean bool, err error) {
+// SMS; or, for a held session, its entry in the release's pool.
+func (s *Service) book(ctx context.Context, tx vax.Tx, accountID string, req ScheduleRequest) (vax.Appointment, error) {
 	now := s.clock.Now()
 	se, v, err := sessionFor(ctx, tx, req.SessionID)
 	if err != nil {
-		return out, true, err
+		return vax.Appointment{}, err
+	}
+	if se.Status == vax.SessionHeld {
+		results := make([]batchResult, 1)
+		if err := s.pool(ctx, tx, se, v, []bookReq{{accountID, req}}, results, now); err != nil {
+			return vax.Appointment{}, err
+		}
+		return vax.Appointment{}, results[0].err
 	}
 	b := Booking{Now: now, Session: se, Vaccine: v, Dose: req.Dose, Slot: req.Slot}
 	if err := s.rules.Check(b); err != nil {
-		return out, true, err
+		return vax.Appointment{}, err
 	}
 	facts, err := tx.BookingFacts(ctx, req.Refs)
 	if err != nil {
-		return out, true, err
+		return vax.Appointment{}, err
 	}
 	cs, err := s.candidates(facts, nil, accountID, req)
 	if err != nil {
-		return out, true, err
+		return vax.Appointment{}, err
 	}
 	if err := s.rules.Check(b, cs...); err != nil {
-		return out, true, err
+		return vax.Appointment{}, err
 	}
 	a, text, err := s.appointment(se, accountID, req, now)
 	if err != nil {
-		return out, true, err
+		return vax.Appointment{}, err
 	}
 	if err := tx.BookAppointment(ctx, a); err != nil {
-		code := vax.ErrorCode(err)
-		if code == vax.Full {
+		if vax.ErrorCode(err) == vax.Full {
 			s.full.mark(se.ID, req.Dose, len(req.Refs), now)
 		}
-		return out, code == vax.Full || code == vax.NotFound, admissionErr(err, req.Dose)
+		return vax.Appointment{}, admissionErr(err, req.Dose)
 	}
 	if err := s.text(ctx, tx, accountID, MessageBooked, text); err != nil {
-		return out, false, err
+		return vax.Appointment{}, err
 	}
-	return a, false, nil
+	return a, nil
 }
 
 // appointment draws a new appointment for req with its sealed secret
@@ -453,6 +512,9 @@ func (s *Service) Reschedule(ctx context.Context, accountID, id, sessionID, slot
 		se, v, err := sessionFor(ctx, tx, sessionID)
 		if err != nil {
 			return err
+		}
+		if se.Status == vax.SessionHeld {
+			return s.heldForReschedule(ctx, tx, se)
 		}
 		b := Booking{Now: now, Session: se, Vaccine: v, Dose: a.Dose, Slot: slot}
 		// The appointment's own places do not count against it.

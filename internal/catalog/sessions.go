@@ -79,8 +79,9 @@ func (s *Service) checkDate(d vax.Date) error {
 // UpdateSession replaces the session ss.ID's date, vaccine, ages,
 // capacities, slots and status with ss's. A session stays at its centre
 // (ss.CentreID 0 means unchanged); booked counts are kept whatever ss says;
-// an empty status means unchanged. A cancelled session cannot reopen and
-// capacity cannot drop below what is booked (both Conflict).
+// an empty status means unchanged. A cancelled session cannot reopen,
+// capacity cannot drop below what is booked, and a session can be neither
+// set held nor taken from held except to cancel it (all Conflict).
 func (s *Service) UpdateSession(ctx context.Context, ss vax.Session) (vax.Session, error) {
 	ss = normalizeSession(ss)
 	if !vax.ValidUUID(ss.ID) {
@@ -108,6 +109,12 @@ func (s *Service) UpdateSession(ctx context.Context, ss vax.Session) (vax.Sessio
 		}
 		if old.Status == vax.SessionCancelled && next.Status != vax.SessionCancelled {
 			return vax.Errorf(vax.Conflict, "session %s is cancelled and cannot reopen", old.ID)
+		}
+		// Only a fair release holds a session, and only its draw opens it
+		// (internal/release); an admin may still cancel a held session.
+		release := next.Status == vax.SessionHeld || old.Status == vax.SessionHeld && next.Status != vax.SessionCancelled
+		if next.Status != old.Status && release {
+			return vax.Errorf(vax.Conflict, "session %s: only a release holds a session, and only its draw opens it", old.ID)
 		}
 		if next.Date != old.Date {
 			if err := s.checkDate(next.Date); err != nil {

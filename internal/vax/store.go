@@ -410,6 +410,36 @@ type Tx interface {
 	// an answer is checked at most once. NotFound when there is none.
 	// Expiry is the caller's to judge.
 	TakeCaptcha(ctx context.Context, accountID string) (CaptchaChallenge, error)
+
+	// Stored alert subscriptions (see AlertSubscription). Stored times are
+	// whole seconds, UTC. Every write records a ChangeAlertSubscription
+	// (key: the subscription id), so each node's alert hub follows.
+
+	// CreateAlertSubscription inserts s; Conflict if its id is taken,
+	// Invalid if it fails ValidateNew.
+	CreateAlertSubscription(ctx context.Context, s AlertSubscription) error
+	// AlertSubscriptionsOf lists an account's subscriptions, oldest first
+	// (then by id). In a read-write transaction it first excludes, until
+	// the transaction ends, every other read-write AlertSubscriptionsOf of
+	// the same account on every node: a caller that counts them before
+	// CreateAlertSubscription in the same transaction cannot pass a
+	// per-account cap, whatever runs concurrently.
+	AlertSubscriptionsOf(ctx context.Context, accountID string) ([]AlertSubscription, error)
+	// AlertSubscriptions lists every subscription by id, for a node
+	// loading its alert hub.
+	AlertSubscriptions(ctx context.Context) ([]AlertSubscription, error)
+	// AlertSubscription returns one subscription; NotFound when unknown.
+	AlertSubscription(ctx context.Context, id string) (AlertSubscription, error)
+	// DeleteAlertSubscription deletes one subscription; NotFound if absent.
+	DeleteAlertSubscription(ctx context.Context, id string) error
+	// MarkAlertTexted sets the subscription's LastTextedAt to at (whole
+	// seconds) only if it is zero or at least every before at, in one
+	// conditional update, and reports whether it did. It is the
+	// deployment-wide SMS throttle: every node sees the same release, and
+	// of those marking one subscription for it exactly one is told true
+	// (and texts). NotFound if the subscription is absent, Invalid if
+	// every is not positive.
+	MarkAlertTexted(ctx context.Context, id string, at time.Time, every time.Duration) (bool, error)
 }
 
 // CentreQuery selects centres. Zero fields do not filter. Pages are keyset:
@@ -469,6 +499,10 @@ const (
 	// ChangeRelease: a fair release was created or drawn; nodes schedule
 	// its draw and tell its entrants the outcome. Key: the release id.
 	ChangeRelease ChangeKind = "release"
+	// ChangeAlertSubscription: a stored alert subscription was created,
+	// texted or deleted; every node re-reads it into its alert hub. Key:
+	// the subscription id.
+	ChangeAlertSubscription ChangeKind = "alert.subscription"
 )
 
 // Change is one entry of the change feed.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -51,6 +52,9 @@ type BookingConfig struct {
 	// request, one token from each; nil: no limit. (A reschedule names
 	// no beneficiary, so only AccountLimit applies to it.)
 	BeneficiaryLimit *ratelimit.PerKey
+	// Captcha, when set, serves getRecaptcha and makes schedule require
+	// the answer to the account's latest picture; nil: no captcha.
+	Captcha Captcha
 }
 
 // Booking serves the beneficiary and appointment endpoints.
@@ -60,6 +64,7 @@ type Booking struct {
 
 	accountLimit, beneficiaryLimit *ratelimit.PerKey
 	held                           *ratelimit.Holder // refusals of clients ignoring Retry-After
+	captcha                        Captcha
 }
 
 // NewBooking returns the surface for cfg. It panics without Appointments or
@@ -69,7 +74,8 @@ func NewBooking(cfg BookingConfig) *Booking {
 		panic("cowin: BookingConfig.Appointments and Authenticate are required")
 	}
 	return &Booking{svc: cfg.Appointments, auth: cfg.Authenticate,
-		accountLimit: cfg.AccountLimit, beneficiaryLimit: cfg.BeneficiaryLimit, held: ratelimit.NewHolder(maxHeld)}
+		accountLimit: cfg.AccountLimit, beneficiaryLimit: cfg.BeneficiaryLimit, held: ratelimit.NewHolder(maxHeld),
+		captcha: cfg.Captcha}
 }
 
 // account wraps a handler that acts for the signed-in account.
@@ -297,13 +303,33 @@ func (b *Booking) handleSchedule(w http.ResponseWriter, r *http.Request, account
 	if err := b.checkBeneficiaries(r, req.Beneficiaries); err != nil {
 		return err
 	}
+	if b.captcha != nil {
+		if err := b.captcha.Check(r.Context(), account, req.Captcha); err != nil {
+			return err
+		}
+	}
 	a, err := b.svc.Schedule(r.Context(), account, booking.ScheduleRequest{
 		Dose: int(req.Dose), SessionID: strings.TrimSpace(req.SessionID), Slot: strings.TrimSpace(req.Slot), Refs: req.Beneficiaries,
 	})
+	var pooled *booking.Pooled
+	if errors.As(err, &pooled) {
+		// In a fair release's draw: the usual error, plus the request id
+		// to poll (GET /api/v1/releases/requests/{id}).
+		status, body := api.Describe(err)
+		return api.WriteJSON(w, status, pooledResponse{ErrorCode: body.ErrorCode, Error: body.Error, RequestID: pooled.EntryID})
+	}
 	if err != nil {
 		return err
 	}
 	return api.WriteJSON(w, http.StatusOK, scheduleResponse{ConfirmationNo: a.ID})
+}
+
+// pooledResponse answers a schedule request pooled for a fair release's
+// draw (409 APPOIN0061): the error shape with the request id added.
+type pooledResponse struct {
+	ErrorCode string `json:"errorCode"`
+	Error     string `json:"error"`
+	RequestID string `json:"request_id"`
 }
 
 type rescheduleRequest struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaxport/vaxport/internal/api"
 	"github.com/vaxport/vaxport/internal/api/cowin"
+	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/captcha"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/store/backendtest"
@@ -147,5 +148,75 @@ func TestRecaptchaWithService(t *testing.T) {
 	status, body := api.Describe(svc.Check(t.Context(), captchaAccount, "no such answer"))
 	if status != http.StatusBadRequest || body.ErrorCode != "APPOIN0044" {
 		t.Errorf("wrong answer: %d %s, want 400 APPOIN0044", status, body.ErrorCode)
+	}
+}
+
+// answerCaptcha accepts only "ABCDE" and records the answers it was given.
+type answerCaptcha struct {
+	fakeCaptcha
+	answers []string
+}
+
+func (c *answerCaptcha) Check(_ context.Context, _ string, answer string) error {
+	c.answers = append(c.answers, answer)
+	if answer != "ABCDE" {
+		return &vax.Error{Code: vax.Invalid, Reason: captcha.ReasonInvalid, Message: "captcha invalid or expired: get a new one"}
+	}
+	return nil
+}
+
+// TestCaptchaWiring: without a captcha there is no getRecaptcha and
+// schedule ignores the field; with one, getRecaptcha answers and schedule
+// needs the right answer before it reaches the booking service.
+func TestCaptchaWiring(t *testing.T) {
+	serve := func(c cowin.Captcha) (*http.ServeMux, *countingAppointments) {
+		svc := &countingAppointments{}
+		mux := http.NewServeMux()
+		cfg := cowin.BookingConfig{Appointments: svc,
+			Authenticate: func(*http.Request) (auth.Principal, error) { return auth.Principal{AccountID: captchaAccount}, nil }}
+		if c != nil {
+			cfg.Captcha = c
+		}
+		cowin.NewBooking(cfg).Register(mux)
+		return mux, svc
+	}
+	post := func(mux *http.ServeMux, path, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequestWithContext(t.Context(), "POST", path, strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		return rec
+	}
+	const schedule = "/api/v2/appointment/schedule"
+	body := func(answer string) string {
+		return `{"dose":1,"session_id":"s","slot":"09:00AM-11:00AM","beneficiaries":["b1"],"captcha":"` + answer + `"}`
+	}
+
+	off, svc := serve(nil)
+	if rec := post(off, "/api/v2/auth/getRecaptcha", "{}"); rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("getRecaptcha without a captcha: got %d, want 404", rec.Code)
+	}
+	if rec := post(off, schedule, body("anything")); rec.Code != http.StatusOK || svc.calls.Load() != 1 {
+		t.Errorf("schedule without a captcha: got %d (%d calls), want 200 reaching the service", rec.Code, svc.calls.Load())
+	}
+
+	c := &answerCaptcha{fakeCaptcha: fakeCaptcha{svg: "<svg/>"}}
+	on, svc := serve(c)
+	if rec := post(on, "/api/v2/auth/getRecaptcha", "{}"); rec.Code != http.StatusOK || decodeRecaptcha(t, rec.Body.Bytes()) != "<svg/>" {
+		t.Errorf("getRecaptcha: got %d %s", rec.Code, rec.Body)
+	}
+	for _, answer := range []string{"", "WRONG"} {
+		rec := post(on, schedule, body(answer))
+		if rec.Code != http.StatusBadRequest || (reply{body: rec.Body.Bytes()}).errorCode(t) != "APPOIN0044" {
+			t.Errorf("schedule with captcha %q: got %d %s, want 400 APPOIN0044", answer, rec.Code, rec.Body)
+		}
+	}
+	if svc.calls.Load() != 0 {
+		t.Fatal("a schedule without the right captcha reached the booking service")
+	}
+	if rec := post(on, schedule, body("ABCDE")); rec.Code != http.StatusOK || svc.calls.Load() != 1 {
+		t.Errorf("schedule with the right captcha: got %d %s", rec.Code, rec.Body)
+	}
+	if want := []string{"", "WRONG", "ABCDE"}; strings.Join(c.answers, ",") != strings.Join(want, ",") {
+		t.Errorf("answers checked: %q, want %q", c.answers, want)
 	}
 }

@@ -54,4 +54,9 @@ func (b *Booking) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v2/appointment/reschedule", b.account(b.limitBooking(nil, b.idempotent(b.handleReschedule))))
 	mux.Handle("POST /api/v2/appointment/cancel", b.account(b.limitBooking(nil, b.idempotent(b.handleCancel))))
 	mux.Handle("GET /api/v2/appointment/appointmentslip/download", b.account(b.handleSlip))
+	if b.captcha != nil {
+		// Each picture is a store write: the account's booking limit
+		// applies to asking for one too.
+		mux.Handle("POST /api/v2/auth/getRecaptcha", b.account(b.limitBooking(nil, GetRecaptcha(b.captcha))))
+	}
 }

@@ -11,14 +11,18 @@ import (
 	"time"
 
 	"github.com/vaxport/vaxport/internal/alerts"
+	"github.com/vaxport/vaxport/internal/api"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
-// Alerts opens slot-alert subscriptions and texts those that opted in
-// (alerts.Hub).
+// Alerts opens slot-alert subscriptions and texts those that opted in,
+// and keeps stored subscriptions (alerts.Hub).
 type Alerts interface {
 	Subscribe(account string, f alerts.Filter, sms bool) (*alerts.Subscription, error)
 	Notify(ctx context.Context, s *alerts.Subscription, events []*alerts.Event)
+	CreateStored(ctx context.Context, account string, f alerts.Filter) (vax.AlertSubscription, error)
+	StoredOf(ctx context.Context, account string) ([]vax.AlertSubscription, error)
+	DeleteStored(ctx context.Context, account, id string) error
 }
 
 // Stream timing. The server's WriteTimeout (60 s) would end a stream, so
@@ -43,6 +47,19 @@ type slotEventJSON struct {
 	Available1 int      `json:"available_capacity_dose1"`
 	Available2 int      `json:"available_capacity_dose2"`
 	Slots      []string `json:"slots"`
+}
+
+// drawEventJSON is the data of one "draw" event: the outcome of one of the
+// account's fair-release requests (the request id the schedule call
+// answered with). AppointmentID is set when it won, Reason (a wire code
+// such as APPOIN0040) when it lost or was refused.
+type drawEventJSON struct {
+	RequestID     string `json:"request_id"`
+	ReleaseID     string `json:"release_id"`
+	SessionID     string `json:"session_id"`
+	Status        string `json:"status"`
+	AppointmentID string `json:"appointment_id"`
+	Reason        string `json:"reason"`
 }
 
 // parseAlertFilter reads the query of GET /api/v1/alerts/stream.
@@ -78,11 +95,12 @@ func parseAlertFilter(r *http.Request) (alerts.Filter, error) {
 }
 
 // handleAlertStream streams slot alerts to a signed-in citizen as
-// server-sent events: "slots" events (one per released session), a
-// "dropped" event when the client fell so far behind that older events
-// were discarded, a comment every 15 s to keep proxies from closing the
-// connection, and "expired" when the token expires (the client reconnects
-// with a fresh one). With sms=1 the account is also texted, at most once
+// server-sent events: "slots" events (one per released session), "draw"
+// events (the outcome of the account's own fair-release requests, whatever
+// the filter), a "dropped" event when the client fell so far behind that
+// older events were discarded, a comment every 15 s to keep proxies from
+// closing the connection, and "expired" when the token expires (the client
+// reconnects with a fresh one). With sms=1 the account is also texted, at most once
 // per the hub's SMS interval for the same filter, while the stream is open.
 func (s *Server) handleAlertStream(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.authn(r)
@@ -156,9 +174,19 @@ func (s *Server) handleAlertStream(w http.ResponseWriter, r *http.Request) error
 			buf.WriteString(": heartbeat\n\n")
 		case <-sub.Ready():
 			events, dropped := sub.Take()
+			draws := sub.TakeDraws()
 			s.alerts.Notify(r.Context(), sub, events)
 			if dropped > 0 {
 				fmt.Fprintf(&buf, "event: dropped\ndata: {\"dropped\":%d}\n\n", dropped)
+			}
+			for _, d := range draws {
+				data, err := json.Marshal(drawEventJSON{RequestID: d.ID, ReleaseID: d.ReleaseID, SessionID: d.SessionID,
+					Status: string(d.Status), AppointmentID: d.AppointmentID, Reason: d.Reason})
+				if err != nil {
+					return fmt.Errorf("encode draw event: %w", err)
+				}
+				seq++
+				fmt.Fprintf(&buf, "event: draw\nid: %d\ndata: %s\n\n", seq, data)
 			}
 			for _, e := range events {
 				a1, a2 := e.Session.Available()
@@ -180,6 +208,102 @@ func (s *Server) handleAlertStream(w http.ResponseWriter, r *http.Request) error
 			}
 		}
 	}
+}
+
+// storedAlertRequest is the body of POST /api/v1/alerts/subscriptions:
+// the stream's filter, as JSON. Absent numbers are 0 (not asked).
+type storedAlertRequest struct {
+	DistrictID int    `json:"district_id"`
+	Pincode    int    `json:"pincode"`
+	MinAge     int    `json:"min_age"`
+	Dose       int    `json:"dose"`
+	Vaccine    string `json:"vaccine"`
+}
+
+// storedAlertJSON is one stored subscription. LastTextedAt is "" until it
+// was texted.
+type storedAlertJSON struct {
+	SubscriptionID string `json:"subscription_id"`
+	DistrictID     int    `json:"district_id"`
+	Pincode        int    `json:"pincode"`
+	MinAge         int    `json:"min_age"`
+	Dose           int    `json:"dose"`
+	Vaccine        string `json:"vaccine"`
+	CreatedAt      string `json:"created_at"`
+	LastTextedAt   string `json:"last_texted_at"`
+}
+
+func storedAlertOut(a vax.AlertSubscription) storedAlertJSON {
+	out := storedAlertJSON{SubscriptionID: a.ID, DistrictID: a.DistrictID, Pincode: a.Pincode, MinAge: a.MinAge,
+		Dose: a.Dose, Vaccine: a.Vaccine, CreatedAt: a.CreatedAt.UTC().Format(time.RFC3339)}
+	if !a.LastTextedAt.IsZero() {
+		out.LastTextedAt = a.LastTextedAt.UTC().Format(time.RFC3339)
+	}
+	return out
+}
+
+// handleCreateStoredAlert stores a slot alert for the signed-in citizen:
+// an SMS whenever its seats open (at most one per the hub's SMS interval),
+// with no stream open. 201 with the subscription.
+func (s *Server) handleCreateStoredAlert(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.authn(r)
+	if err != nil {
+		return unauthorized(w, err)
+	}
+	var req storedAlertRequest
+	if err := api.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"district_id", req.DistrictID}, {"pincode", req.Pincode}, {"min_age", req.MinAge}, {"dose", req.Dose}} {
+		if n.v < 0 {
+			return vax.Errorf(vax.Invalid, "%s must be a non-negative whole number", n.name)
+		}
+	}
+	a, err := s.alerts.CreateStored(r.Context(), p.AccountID, alerts.Filter{DistrictID: req.DistrictID,
+		Pincode: req.Pincode, Age: req.MinAge, Dose: req.Dose, Vaccine: req.Vaccine})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	return api.WriteJSON(w, http.StatusCreated, storedAlertOut(a))
+}
+
+// handleListStoredAlerts lists the signed-in citizen's stored alerts,
+// oldest first.
+func (s *Server) handleListStoredAlerts(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.authn(r)
+	if err != nil {
+		return unauthorized(w, err)
+	}
+	subs, err := s.alerts.StoredOf(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Subscriptions []storedAlertJSON `json:"subscriptions"`
+	}{Subscriptions: []storedAlertJSON{}}
+	for _, a := range subs {
+		out.Subscriptions = append(out.Subscriptions, storedAlertOut(a))
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	return api.WriteJSON(w, http.StatusOK, out)
+}
+
+// handleDeleteStoredAlert deletes one of the signed-in citizen's stored
+// alerts: 204, or 404 for one that does not exist or is another's.
+func (s *Server) handleDeleteStoredAlert(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.authn(r)
+	if err != nil {
+		return unauthorized(w, err)
+	}
+	if err := s.alerts.DeleteStored(r.Context(), p.AccountID, r.PathValue("subscription_id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // slotsOrEmpty keeps "slots" an array in JSON.

@@ -71,6 +71,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	if s.alerts != nil && s.authn != nil {
 		mux.Handle("GET /api/v1/alerts/stream", api.HandlerFunc(s.handleAlertStream))
+		mux.Handle("POST /api/v1/alerts/subscriptions", api.HandlerFunc(s.handleCreateStoredAlert))
+		mux.Handle("GET /api/v1/alerts/subscriptions", api.HandlerFunc(s.handleListStoredAlerts))
+		mux.Handle("DELETE /api/v1/alerts/subscriptions/{subscription_id}", api.HandlerFunc(s.handleDeleteStoredAlert))
 	}
 
 	// Certificates: published keys and trust, and online verification.
@@ -88,4 +91,21 @@ func (s *Server) Register(mux *http.ServeMux) {
 		notFound.ServeHTTP(w, r)
 		return nil
 	})
+}
+
+// RegisterReleases adds the fair-release routes for rel (release.Service)
+// to mux, beside Register's.
+func (s *Server) RegisterReleases(mux *http.ServeMux, rel Releases) {
+	h := releaseRoutes{s: s, rel: rel}
+	// Staff: facility admins and above, for sessions in their scope.
+	mux.Handle("POST /api/v1/admin/releases", s.admin(h.handleCreate))
+	mux.Handle("GET /api/v1/admin/releases", s.admin(h.handleList))
+
+	// Anyone: the public record of a draw.
+	mux.Handle("GET /api/v1/releases/{release_id}", api.HandlerFunc(h.handleAudit))
+
+	// Citizens, with their own bearer token: their own requests.
+	if s.authn != nil {
+		mux.Handle("GET /api/v1/releases/requests/{request_id}", api.HandlerFunc(h.handleRequest))
+	}
 }

@@ -131,6 +131,13 @@ func contracts() []contract {
 		{"Tx.DrawRelease", testDrawRelease},
 		{"Tx.SetEntryOutcomes", testSetEntryOutcomes},
 		{"Tx.PutCaptcha", testPutCaptcha}, {"Tx.TakeCaptcha", testTakeCaptcha},
+
+		{"Tx.CreateAlertSubscription", testCreateAlertSubscription},
+		{"Tx.AlertSubscriptionsOf", testAlertSubscriptionsOf},
+		{"Tx.AlertSubscriptions", testAlertSubscriptions},
+		{"Tx.AlertSubscription", testAlertSubscription},
+		{"Tx.DeleteAlertSubscription", testDeleteAlertSubscription},
+		{"Tx.MarkAlertTexted", testMarkAlertTexted},
 	}
 }
 
