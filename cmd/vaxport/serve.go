@@ -201,6 +201,7 @@ func (m *Main) Start(ctx context.Context) error {
 	booker, err := booking.New(booking.Config{
 		Store: m.store, Keys: kr, Mobile: citizens.AccountMobile, Clock: m.Clock,
 		Rules: booking.Rules{Location: loc}, Notify: notify, Node: presence.ID(),
+		Drainers: bookingDrainers(cfg.DB),
 	})
 	if err != nil {
 		return err
@@ -669,4 +670,14 @@ func (m *Main) Close() error {
 // (no limit) when n is negative.
 func perMinute(n int, clock vax.Clock) *ratelimit.PerKey {
 	return ratelimit.New(float64(n), max(n/2, 1), clock)
+}
+
+// bookingDrainers is how many batches of one hot session a node writes at
+// once (booking.Config.Drainers): PostgreSQL writes them side by side,
+// SQLite has one writer.
+func bookingDrainers(db string) int {
+	if strings.HasPrefix(db, "sqlite:") {
+		return 1
+	}
+	return 4
 }

@@ -47,24 +47,28 @@ type batchQueue struct {
 	running int // drainers running batches for the session
 }
 
-// drainers is how many batches of one session a node runs at once. One:
-// overlapping two (one reading while the other holds the row) measured no
-// faster on PostgreSQL, the batches being half as large.
-const drainers = 1
+// Drainers: the first request for a session drains its queue; another
+// starts draining only while a full batch is waiting and fewer than
+// Config.Drainers run, so a modest crowd gets one drainer with large
+// batches (two would halve them, which measured slower) and a rush gets
+// several, whose writes PostgreSQL runs side by side (it locks the session
+// row only from admission to commit).
 
 type batcher struct {
-	s   *Service
-	max int
-	mu  sync.Mutex
-	qs  map[string]*batchQueue
+	s        *Service
+	max      int // requests per batch
+	drainers int // batches of one session at once, at most
+	mu       sync.Mutex
+	qs       map[string]*batchQueue
 }
 
-func newBatcher(s *Service, max int) *batcher {
-	return &batcher{s: s, max: max, qs: map[string]*batchQueue{}}
+func newBatcher(s *Service, max, drainers int) *batcher {
+	return &batcher{s: s, max: max, drainers: drainers, qs: map[string]*batchQueue{}}
 }
 
 // submit queues a request and waits for its result. The first request for
-// a session with fewer than drainers batches running runs one itself.
+// a session, or one that finds a full batch waiting and fewer than
+// b.drainers running, drains the queue itself.
 func (b *batcher) submit(ctx context.Context, accountID string, req ScheduleRequest) (vax.Appointment, error) {
 	it := &batchItem{ctx: ctx, accountID: accountID, req: req, done: make(chan batchResult, 1)}
 	key := strings.ToLower(req.SessionID)
@@ -75,7 +79,7 @@ func (b *batcher) submit(ctx context.Context, accountID string, req ScheduleRequ
 		b.qs[key] = q
 	}
 	q.pending = append(q.pending, it)
-	lead := q.running < drainers
+	lead := q.running == 0 || q.running < b.drainers && len(q.pending) >= b.max
 	if lead {
 		q.running++
 	}

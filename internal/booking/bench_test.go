@@ -87,7 +87,7 @@ func BenchmarkSchedule(b *testing.B) {
 				if mode == "hot-unbatched" {
 					maxBatch = 1
 				}
-				e := newBenchEnv(b, be.Open, maxBatch)
+				e := newBenchEnv(b, be.Open, maxBatch, drainersFor(be.Name))
 				sessions := 1
 				if mode == "spread" {
 					sessions = 1000
@@ -132,4 +132,12 @@ func BenchmarkSchedule(b *testing.B) {
 			})
 		}
 	}
+}
+
+// drainersFor is Config.Drainers as cmd/vaxport sets it for a store kind.
+func drainersFor(backend string) int {
+	if backend == "postgres" {
+		return 4
+	}
+	return 1
 }

@@ -162,11 +162,11 @@ func wantReason(t *testing.T, what string, err error, code vax.Code, reason stri
 
 // newBenchEnv is newEnv whose Mobile answers a constant (benchmark
 // accounts hold no real sealed number).
-func newBenchEnv(b *testing.B, open opener, maxBatch int) *env {
+func newBenchEnv(b *testing.B, open opener, maxBatch, drainers int) *env {
 	e := newEnv(b, open, booking.Rules{})
 	var err error
 	e.svc, err = booking.New(booking.Config{Store: e.store, Keys: e.keys, Clock: e.clock, Rules: booking.Rules{Location: ist},
-		Mobile: func(vax.Account) (string, error) { return "9876500000", nil }, MaxBatch: maxBatch})
+		Mobile: func(vax.Account) (string, error) { return "9876500000", nil }, MaxBatch: maxBatch, Drainers: drainers})
 	if err != nil {
 		b.Fatal(err)
 	}

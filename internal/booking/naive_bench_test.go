@@ -32,7 +32,7 @@ func BenchmarkNaiveUpdate(b *testing.B) {
 			t.Fatal(err)
 		}
 		return s
-	}, 1)
+	}, 1, 1)
 	id := e.benchSession(b, 1, b.N+1)
 	pool, err := pgxpool.New(b.Context(), dsn)
 	if err != nil {

@@ -43,6 +43,11 @@ type Config struct {
 	// transaction (and one commit) when they arrive together: 0 means
 	// DefaultMaxBatch, 1 one transaction per request.
 	MaxBatch int
+	// Drainers is how many batches of one session may run at once when
+	// a rush keeps full batches waiting (0: 1). A store that writes them
+	// side by side gains from several (PostgreSQL: 4); one with a single
+	// writer does not (SQLite: 1).
+	Drainers int
 	// Node is this node's id in the cluster, recorded with each request
 	// pooled for a fair release's draw (the audit shows where it arrived).
 	Node string
@@ -96,10 +101,12 @@ func New(cfg Config) (*Service, error) {
 	switch {
 	case cfg.MaxBatch < 0 || cfg.MaxBatch > 1000:
 		return nil, vax.Errorf(vax.Internal, "booking: MaxBatch must be 0..1000")
+	case cfg.Drainers < 0 || cfg.Drainers > 64:
+		return nil, vax.Errorf(vax.Internal, "booking: Drainers must be 0..64")
 	case cfg.MaxBatch == 0:
-		s.batches = newBatcher(s, DefaultMaxBatch)
+		s.batches = newBatcher(s, DefaultMaxBatch, max(cfg.Drainers, 1))
 	case cfg.MaxBatch > 1:
-		s.batches = newBatcher(s, cfg.MaxBatch)
+		s.batches = newBatcher(s, cfg.MaxBatch, max(cfg.Drainers, 1))
 	}
 	return s, nil
 }

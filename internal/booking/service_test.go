@@ -258,50 +258,79 @@ func TestCancelSessionAppointments(t *testing.T) {
 	}
 }
 
-// TestRace: many accounts race through the service for few seats.
+// TestRace: many accounts race through the service for few seats, with
+// one drainer per session and with several (small batches, so full ones
+// wait and more drainers start).
 func TestRace(t *testing.T) {
 	for _, be := range stores {
-		t.Run(be.Name, func(t *testing.T) {
-			const accounts, seats, workers = 300, 100, 16
-			e := newEnv(t, be.Open, booking.Rules{})
-			se := e.session(t, 1, seats, 0)
-			refs := make([]string, accounts+1)
-			for n := 1; n <= accounts; n++ {
-				refs[n] = e.beneficiary(t, e.account(t, n), n)
-			}
-			next := make(chan int)
-			var mu sync.Mutex
-			ok := 0
-			var errs []error
-			var wg sync.WaitGroup
-			for range workers {
-				wg.Go(func() {
-					for n := range next {
-						_, err := e.svc.Schedule(t.Context(), acctID(n), booking.ScheduleRequest{1, se.ID, se.Slots[0], []string{refs[n]}})
-						mu.Lock()
-						if err == nil {
-							ok++
-						} else if vax.ErrorReason(err) != booking.ReasonFull {
-							errs = append(errs, fmt.Errorf("account %d: %w", n, err))
-						}
-						mu.Unlock()
-					}
-				})
-			}
-			for n := 1; n <= accounts; n++ {
-				next <- n
-			}
-			close(next)
-			wg.Wait()
-			if len(errs) > 0 {
-				t.Fatalf("%d unexpected errors, first %v", len(errs), errs[0])
-			}
-			if b := e.readSession(t, se.ID).Booked1; ok != seats || b != seats {
-				t.Errorf("booked %d (session says %d), want %d", ok, b, seats)
-			}
-			if ms := e.messages(t); len(ms) != seats {
-				t.Errorf("%d SMS, want %d", len(ms), seats)
+		for _, drainers := range []int{1, 4} {
+			t.Run(fmt.Sprintf("%s/drainers=%d", be.Name, drainers), func(t *testing.T) {
+				testRace(t, be.Open, drainers)
+			})
+		}
+	}
+}
+
+func testRace(t *testing.T, open opener, drainers int) {
+	const accounts, seats, workers = 300, 100, 32
+	e := newEnv(t, open, booking.Rules{})
+	if drainers > 1 {
+		var err error
+		e.svc, err = booking.New(booking.Config{Store: e.store, Keys: e.keys, Clock: e.clock, Rules: booking.Rules{Location: ist},
+			Mobile: func(vax.Account) (string, error) { return "9876500000", nil }, MaxBatch: 4, Drainers: drainers})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	se := e.session(t, 1, seats, 0)
+	refs := make([]string, accounts+1)
+	for n := 1; n <= accounts; n++ {
+		refs[n] = e.beneficiary(t, e.account(t, n), n)
+	}
+	next := make(chan int)
+	var mu sync.Mutex
+	ok := 0
+	var errs []error
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for n := range next {
+				_, err := e.svc.Schedule(t.Context(), acctID(n), booking.ScheduleRequest{1, se.ID, se.Slots[0], []string{refs[n]}})
+				mu.Lock()
+				if err == nil {
+					ok++
+				} else if vax.ErrorReason(err) != booking.ReasonFull {
+					errs = append(errs, fmt.Errorf("account %d: %w", n, err))
+				}
+				mu.Unlock()
 			}
 		})
+	}
+	for n := 1; n <= accounts; n++ {
+		next <- n
+	}
+	close(next)
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d unexpected errors, first %v", len(errs), errs[0])
+	}
+	if b := e.readSession(t, se.ID).Booked1; ok != seats || b != seats {
+		t.Errorf("booked %d (session says %d), want %d", ok, b, seats)
+	}
+	if ms := e.messages(t); len(ms) != seats {
+		t.Errorf("%d SMS, want %d", len(ms), seats)
+	}
+	var live int
+	if err := e.store.View(t.Context(), func(tx vax.Tx) error {
+		as, err := tx.SessionAppointments(t.Context(), se.ID)
+		for _, a := range as {
+			live += len(a.Live())
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if live != seats {
+		t.Errorf("%d live places, want %d (the booked count)", live, seats)
 	}
 }
