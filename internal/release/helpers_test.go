@@ -193,7 +193,7 @@ func (n node) ask(ctx context.Context, p person, se vax.Session, refs ...string)
 // meet it, and the tests' dates still hold.
 type offsetClock struct{ d time.Duration }
 
-func newOffsetClock() offsetClock { return offsetClock{d: t0.Sub(time.Now())} }
+func newOffsetClock() offsetClock { return offsetClock{d: time.Until(t0)} }
 
 func (c offsetClock) Now() time.Time { return time.Now().Add(c.d) }
 
