@@ -54,7 +54,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 : > "$work/alone.txt"; : > "$work/hammered.txt"; : > "$work/hammer.txt"
 for _ in $(seq 1 "$runs"); do
   callers >> "$work/alone.txt"
-  taskset -c 1 wrk -t1 -c"$hconns" -d"$((secs + 2))s" -s "$work/hammer.lua" "$target" \
+  taskset -c "${HAMMER_CPU:-1}" wrk -t1 -c"$hconns" -d"$((secs + 2))s" -s "$work/hammer.lua" "$target" \
     | awk '/^RESULT/ {print $2, $3}' >> "$work/hammer.txt" &
   hpid=$!
   sleep 1

@@ -21,21 +21,24 @@ type PerKey struct {
 	fullBurst int
 	clock     vax.Clock
 
-	mu        sync.Mutex
-	limit     rate.Limit // this node's share of perMinute, per second
-	burst     int        // this node's share of fullBurst
-	buckets   map[string]*bucket
-	lastSweep time.Time
+	mu    sync.Mutex
+	limit rate.Limit // this node's share of perMinute, per second
+	burst int        // this node's share of fullBurst
+	// The buckets in two generations: a key is looked up in cur, then in
+	// prev (and moved to cur). Every idleAfter cur becomes prev and the old
+	// prev is dropped whole, so a bucket unused for a generation — full
+	// again by then — is forgotten without a sweep holding the lock.
+	cur, prev map[string]*bucket
+	rotated   time.Time
 }
 
 type bucket struct {
 	lim     *rate.Limiter
-	seen    time.Time
 	retryAt time.Time // when the key was last told to come back (Check)
 }
 
-// idleAfter is how long an address's bucket is kept unused: by then it is
-// full again, so forgetting it changes nothing.
+// idleAfter is how long an address's bucket is kept unused at least: by
+// then it is full again, so forgetting it changes nothing.
 func (l *PerKey) idleAfter() time.Duration {
 	if l.limit <= 0 {
 		return time.Hour
@@ -50,7 +53,7 @@ func New(perMinute float64, burst int, clock vax.Clock) *PerKey {
 		return nil
 	}
 	return &PerKey{perMinute: perMinute, fullBurst: burst, clock: clock,
-		limit: rate.Limit(perMinute / 60), burst: burst, buckets: map[string]*bucket{}}
+		limit: rate.Limit(perMinute / 60), burst: burst, cur: map[string]*bucket{}}
 }
 
 // Share makes this node allow its share of the limit when n nodes serve
@@ -73,9 +76,11 @@ func (l *PerKey) Share(n int) {
 		return
 	}
 	l.limit, l.burst = limit, burst
-	for _, b := range l.buckets {
-		b.lim.SetLimitAt(now, limit)
-		b.lim.SetBurstAt(now, burst)
+	for _, m := range []map[string]*bucket{l.cur, l.prev} {
+		for _, b := range m {
+			b.lim.SetLimitAt(now, limit)
+			b.lim.SetBurstAt(now, burst)
+		}
 	}
 }
 
@@ -88,8 +93,8 @@ func (l *PerKey) Allow(key string) (bool, time.Duration) {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.sweep(now)
-	lim := l.bucket(now, key)
+	l.rotate(now)
+	lim := l.bucket(key).lim
 	if lim.AllowN(now, 1) { // no allocation on either path
 		return true, 0
 	}
@@ -109,14 +114,13 @@ func (l *PerKey) Check(key string) (ok bool, wait, hold time.Duration) {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.sweep(now)
-	lim := l.bucket(now, key)
-	if lim.AllowN(now, 1) {
+	l.rotate(now)
+	b := l.bucket(key)
+	if b.lim.AllowN(now, 1) {
 		return true, 0, 0
 	}
-	wait = l.waitFor(1 - lim.TokensAt(now))
+	wait = l.waitFor(1 - b.lim.TokensAt(now))
 	told := (wait + time.Second - 1).Truncate(time.Second)
-	b := l.buckets[key]
 	if now.Before(b.retryAt) {
 		hold = b.retryAt.Sub(now)
 		b.retryAt = minTime(b.retryAt.Add(told), now.Add(MaxHold))
@@ -142,7 +146,7 @@ func (l *PerKey) AllowAll(keys []string) (bool, time.Duration) {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.sweep(now)
+	l.rotate(now)
 	// Every bucket is used under l.mu only, so checking them all and then
 	// taking from each is atomic.
 	var wait time.Duration
@@ -150,7 +154,7 @@ func (l *PerKey) AllowAll(keys []string) (bool, time.Duration) {
 		if k == "" || dup(i) {
 			continue
 		}
-		if missing := 1 - l.bucket(now, k).TokensAt(now); missing > 0 {
+		if missing := 1 - l.bucket(k).lim.TokensAt(now); missing > 0 {
 			wait = max(wait, l.waitFor(missing))
 		}
 	}
@@ -159,7 +163,7 @@ func (l *PerKey) AllowAll(keys []string) (bool, time.Duration) {
 	}
 	for i, k := range keys {
 		if k != "" && !dup(i) {
-			l.buckets[k].lim.AllowN(now, 1)
+			l.cur[k].lim.AllowN(now, 1)
 		}
 	}
 	return true, 0
@@ -173,29 +177,25 @@ func (l *PerKey) waitFor(missing float64) time.Duration {
 	return max(time.Duration(missing/float64(l.limit)*float64(time.Second)), time.Millisecond)
 }
 
-// bucket returns key's bucket, made if new, marked seen; l.mu is held.
-func (l *PerKey) bucket(now time.Time, key string) *rate.Limiter {
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[key] = b
+// rotate starts a new generation of buckets when the current one is
+// idleAfter old; l.mu is held.
+func (l *PerKey) rotate(now time.Time) {
+	if now.Sub(l.rotated) >= l.idleAfter() {
+		l.prev, l.cur, l.rotated = l.cur, make(map[string]*bucket, len(l.cur)), now
 	}
-	b.seen = now
-	return b.lim
 }
 
-// sweep forgets idle buckets, at most once a minute; l.mu is held.
-func (l *PerKey) sweep(now time.Time) {
-	if now.Sub(l.lastSweep) <= time.Minute {
-		return
-	}
-	idle := l.idleAfter()
-	for k, b := range l.buckets {
-		if now.Sub(b.seen) > idle {
-			delete(l.buckets, k)
+// bucket returns key's bucket, moved to or made in the current generation;
+// l.mu is held.
+func (l *PerKey) bucket(key string) *bucket {
+	b := l.cur[key]
+	if b == nil {
+		if b = l.prev[key]; b == nil {
+			b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
 		}
+		l.cur[key] = b
 	}
-	l.lastSweep = now
+	return b
 }
 
 func minTime(a, b time.Time) time.Time {

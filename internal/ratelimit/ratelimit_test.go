@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -198,5 +199,26 @@ func TestHolder(t *testing.T) {
 	}
 	if h.Hold(t.Context(), 0) {
 		t.Error("held for no time")
+	}
+}
+
+func TestIdleBucketsAreForgotten(t *testing.T) {
+	clock := vax.NewManualClock(time.Date(2021, 5, 1, 16, 0, 0, 0, time.UTC))
+	l := ratelimit.New(60, 3, clock) // full again 3 s after use; kept at least 63 s
+	for i := range 1000 {
+		l.Allow(fmt.Sprint("10.0.", i/250, ".", i%250))
+	}
+	clock.Advance(time.Minute + 4*time.Second)
+	l.Allow("a") // a new generation: the 1,000 keys are the previous one
+	clock.Advance(time.Minute + 4*time.Second)
+	l.Allow("b") // another: the 1,000 keys, unused for a generation, are gone
+	if n := l.Len(); n > 3 {
+		t.Errorf("%d buckets kept, want the recent ones only", n)
+	}
+	// A forgotten key starts full.
+	for i := range 3 {
+		if ok, _ := l.Allow("10.0.0.0"); !ok {
+			t.Fatalf("forgotten key refused on request %d of its burst", i+1)
+		}
 	}
 }
