@@ -128,7 +128,7 @@ func (fs *flagSet) serveFlags(c *Config) {
 	fs.IntVar(&c.BookAccountPerMin, "book-account-per-minute", defaultBookAccountPerMin, "schedule, reschedule and cancel requests per account per minute across all nodes, bursts of half that (0: default, negative: no limit)")
 	fs.IntVar(&c.BookBeneficiaryPerMin, "book-beneficiary-per-minute", defaultBookBeneficiaryPerMin, "schedule requests per beneficiary per minute across all nodes, bursts of half that (0: default, negative: no limit)")
 	fs.Var(&c.Trust, "trust", "trust file (JWKS, PEM signer certificates, revocation list, or a vaxport bundle) whose certificates /api/v1/verify accepts besides ours, repeatable")
-	fs.BoolVar(&c.AlertSMS, "alert-sms", false, "let slot-alert streams ask for an SMS too (at most one per 30 min per subscription)")
+	fs.BoolVar(&c.AlertSMS, "alert-sms", false, "let slot alerts text: streams with sms=1 and stored alert subscriptions (at most one SMS per 30 min per subscription)")
 	fs.BoolVar(&c.Captcha, "captcha", false, "serve Co-WIN's getRecaptcha and require its answer to schedule (fair release makes it unnecessary: off by default)")
 	fs.DurationVar(&c.ReleaseWindow, "release-window", release.DefaultWindow,
 		"fair release: how long after a release time requests are pooled for its draw, 1s to 60s in whole seconds (a release may set its own)")

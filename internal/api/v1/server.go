@@ -42,8 +42,9 @@ type Config struct {
 	// nil: that route 404s.
 	Appointments Appointments
 	Authenticate func(*http.Request) (auth.Principal, error)
-	// Alerts streams slot alerts at GET /api/v1/alerts/stream
-	// (alerts.Hub) to the account Authenticate returns; either nil: 404.
+	// Alerts streams slot alerts at GET /api/v1/alerts/stream and keeps
+	// stored subscriptions at /api/v1/alerts/subscriptions (alerts.Hub),
+	// for the account Authenticate returns; either nil: 404.
 	Alerts Alerts
 	// Issuer is this deployment's published certificate keys
 	// (issuer.Build), served at /.well-known/jwks.json and /api/v1/trust;
