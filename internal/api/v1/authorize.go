@@ -25,6 +25,7 @@ import (
 //	lots (create, full list)       facility_admin    the lot's centre
 //	/api/v1/vaccinator/*           vaccinator        the centre acted at
 //	adverse-event lists            district_admin    the area
+//	releases (create, list)        facility_admin    every session's centre
 
 // staffKey carries the authenticated staff member in a request's context.
 type staffKey struct{}

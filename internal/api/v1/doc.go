@@ -4,7 +4,9 @@
 // delivery receipts from gateways (/api/v1/sms/receipts/{provider}); and the
 // public certificate surface: issuer keys (/.well-known/jwks.json), the
 // trust bundle (/api/v1/trust), online verification (POST /api/v1/verify)
-// and its /verify page.
+// and its /verify page; staff and the vaccinator's day; slot alerts (the
+// SSE stream and stored subscriptions); and fair releases (admin creation,
+// the public audit, a citizen's request).
 //
 // It owns the wire shapes (Co-WIN field names where Co-WIN has them),
 // bearer-token authentication of /api/v1/admin/* and the mapping of catalog,
