@@ -20,7 +20,7 @@ go build -o "$work/vaxport" ./cmd/vaxport
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
 taskset -c 0 "$work/vaxport" serve --demo --centres 800 --addr "127.0.0.1:$port" --data-dir "$work" \
-  --log-level warn --book-account-per-minute -1 --book-beneficiary-per-minute -1 \
+  --log-level warn --book-account-per-minute -1 --book-beneficiary-per-minute -1 --book-ip-per-minute -1 \
   ${DEBUG_ADDR:+--debug-addr $DEBUG_ADDR} >/dev/null 2>"$work/serve.log" &
 for _ in $(seq 1 150); do curl -fs "$url/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 admin=$(cat "$work/admin-token")

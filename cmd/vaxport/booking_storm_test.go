@@ -344,7 +344,7 @@ func TestBookingStormThreeNodesPostgres(t *testing.T) {
 		sms := filepath.Join(dir, "sms.jsonl")
 		files = append(files, sms)
 		n := startNode(t, "--db", dsn, "--keys-dir", keys, "--admin-token-file", tokenFile, "--data-dir", dir,
-			"--sms", "file:"+sms, "--otp-ip-per-minute", "-1")
+			"--sms", "file:"+sms, "--otp-ip-per-minute", "-1", "--book-ip-per-minute", "-1")
 		urls = append(urls, n.url)
 	}
 	id, slot := bookingSession(t, urls[0], token, seats)
@@ -397,7 +397,7 @@ func TestBookingSurvivesSIGKILL(t *testing.T) {
 	tokenFile, token := adminToken(t)
 	sms := filepath.Join(dir, "sms.jsonl")
 	args := []string{"--data-dir", dir, "--keys-dir", keys, "--admin-token-file", tokenFile,
-		"--sms", "file:" + sms, "--otp-ip-per-minute", "-1"}
+		"--sms", "file:" + sms, "--otp-ip-per-minute", "-1", "--book-ip-per-minute", "-1"}
 	a := startNode(t, args...)
 	id, slot := bookingSession(t, a.url, token, seats)
 	cs := citizens(t, []string{a.url}, tailOTPs(t, sms), attempts)
@@ -457,7 +457,7 @@ func TestBookingSurvivesSIGKILLPostgres(t *testing.T) {
 		dir := t.TempDir()
 		sms := filepath.Join(dir, "sms.jsonl")
 		n := startNode(t, "--db", dsn, "--keys-dir", keys, "--admin-token-file", tokenFile, "--data-dir", dir,
-			"--sms", "file:"+sms, "--otp-ip-per-minute", "-1")
+			"--sms", "file:"+sms, "--otp-ip-per-minute", "-1", "--book-ip-per-minute", "-1")
 		nodes, urls, files = append(nodes, n), append(urls, n.url), append(files, sms)
 	}
 	id, slot := bookingSession(t, urls[1], token, seats)

@@ -48,6 +48,7 @@ type Config struct {
 	// its share (internal/cluster); 0: the default, negative: no limit.
 	SearchIPPerMin        int // Co-WIN searches per client address per minute, bursts of half
 	BookAccountPerMin     int // schedule, reschedule, cancel per account per minute
+	BookIPPerMin          int // schedule, reschedule, cancel per client address per minute
 	BookBeneficiaryPerMin int // schedule per beneficiary per minute (a reschedule names none)
 }
 
@@ -125,6 +126,7 @@ func (fs *flagSet) serveFlags(c *Config) {
 	fs.IntVar(&c.OTPIPBurst, "otp-ip-burst", 120, "OTP requests a client address may make at once")
 	fs.IntVar(&c.VerifyPerMin, "verify-per-minute", defaultVerifyPerMin, "POST /api/v1/verify requests per client address per minute, bursts of half that (negative: no limit)")
 	fs.IntVar(&c.SearchIPPerMin, "search-ip-per-minute", defaultSearchIPPerMin, "Co-WIN searches per client address per minute across all nodes, bursts of half that (0: default, negative: no limit)")
+	fs.IntVar(&c.BookIPPerMin, "book-ip-per-minute", defaultBookIPPerMin, "schedule, reschedule and cancel requests per client address per minute across all nodes, whatever the account, bursts of half that (0: default, negative: no limit)")
 	fs.IntVar(&c.BookAccountPerMin, "book-account-per-minute", defaultBookAccountPerMin, "schedule, reschedule and cancel requests per account per minute across all nodes, bursts of half that (0: default, negative: no limit)")
 	fs.IntVar(&c.BookBeneficiaryPerMin, "book-beneficiary-per-minute", defaultBookBeneficiaryPerMin, "schedule requests per beneficiary per minute across all nodes, bursts of half that (0: default, negative: no limit)")
 	fs.Var(&c.Trust, "trust", "trust file (JWKS, PEM signer certificates, revocation list, or a vaxport bundle) whose certificates /api/v1/verify accepts besides ours, repeatable")
@@ -179,6 +181,7 @@ func (c *Config) resolve() error {
 	c.VerifyPerMin = cmp.Or(c.VerifyPerMin, defaultVerifyPerMin)
 	c.SearchIPPerMin = cmp.Or(c.SearchIPPerMin, defaultSearchIPPerMin)
 	c.BookAccountPerMin = cmp.Or(c.BookAccountPerMin, defaultBookAccountPerMin)
+	c.BookIPPerMin = cmp.Or(c.BookIPPerMin, defaultBookIPPerMin)
 	c.BookBeneficiaryPerMin = cmp.Or(c.BookBeneficiaryPerMin, defaultBookBeneficiaryPerMin)
 	return nil
 }
@@ -187,8 +190,10 @@ func (c *Config) resolve() error {
 // deployment: a person refreshing a search every few seconds, or booking
 // a family, stays far below them; a script does not.
 const (
-	defaultSearchIPPerMin        = 600
-	defaultBookAccountPerMin     = 20
+	defaultSearchIPPerMin    = 600
+	defaultBookAccountPerMin = 20
+	// Many people share one address behind a carrier's NAT: generous.
+	defaultBookIPPerMin          = 300
 	defaultBookBeneficiaryPerMin = 10
 	// Verification is limited per node: it protects the node's own CPU.
 	defaultVerifyPerMin = 120

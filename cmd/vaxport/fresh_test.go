@@ -26,7 +26,7 @@ func TestSearchFreshUnderBookings(t *testing.T) {
 		t.Skip("long test: set VAXPORT_TEST_LONG=1")
 	}
 	dir := t.TempDir()
-	m := startMain(t, Config{Demo: true, DataDir: dir, Seed: 5, OTPIPPerMinute: -1, SearchIPPerMin: -1})
+	m := startMain(t, Config{Demo: true, DataDir: dir, Seed: 5, OTPIPPerMinute: -1, SearchIPPerMin: -1, BookIPPerMin: -1})
 	smsFile := filepath.Join(dir, "sms.jsonl")
 
 	// 50 accounts × 4 beneficiaries.

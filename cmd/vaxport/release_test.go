@@ -138,7 +138,7 @@ func TestFairReleaseThreeNodesPostgres(t *testing.T) {
 		files = append(files, sms)
 		n := startNode(t, "--db", dsn, "--keys-dir", keys, "--admin-token-file", tokenFile, "--data-dir", dir,
 			"--sms", "file:"+sms, "--otp-ip-per-minute", "-1",
-			"--book-account-per-minute", "-1", "--book-beneficiary-per-minute", "-1")
+			"--book-account-per-minute", "-1", "--book-beneficiary-per-minute", "-1", "--book-ip-per-minute", "-1")
 		urls = append(urls, n.url)
 		t.Cleanup(func() { logProblems(t, n) })
 	}

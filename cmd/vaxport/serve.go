@@ -321,11 +321,13 @@ func (m *Main) Start(ctx context.Context) error {
 	// allows its share, re-split as nodes come and go.
 	searchLimit := perMinute(cfg.SearchIPPerMin, m.Clock)
 	accountLimit := perMinute(cfg.BookAccountPerMin, m.Clock)
+	addressLimit := perMinute(cfg.BookIPPerMin, m.Clock)
 	beneficiaryLimit := perMinute(cfg.BookBeneficiaryPerMin, m.Clock)
 	m.follower.Subscribe(presence.Changed)
 	presence.OnChange(func(n int) {
 		searchLimit.Share(n)
 		accountLimit.Share(n)
+		addressLimit.Share(n)
 		beneficiaryLimit.Share(n)
 	})
 	m.goRun(func() { presence.Run(runCtx) })
@@ -333,7 +335,7 @@ func (m *Main) Start(ctx context.Context) error {
 		SearchLimit: searchLimit, ClientKey: signIn.ClientKey}).Register(mux)
 	signIn.Register(mux)
 	bookingCfg := cowin.BookingConfig{Appointments: booker, Authenticate: signIn.Authenticate,
-		AccountLimit: accountLimit, BeneficiaryLimit: beneficiaryLimit}
+		AccountLimit: accountLimit, BeneficiaryLimit: beneficiaryLimit, AddressLimit: addressLimit, ClientKey: signIn.ClientKey}
 	if cfg.Captcha {
 		cs, err := captcha.New(captcha.Config{Store: m.store, Keys: kr, Clock: m.Clock})
 		if err != nil {

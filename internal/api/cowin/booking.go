@@ -52,6 +52,13 @@ type BookingConfig struct {
 	// request, one token from each; nil: no limit. (A reschedule names
 	// no beneficiary, so only AccountLimit applies to it.)
 	BeneficiaryLimit *ratelimit.PerKey
+	// AddressLimit limits schedule, reschedule and cancel per client
+	// address (ClientKey), whatever the account: one script driving many
+	// accounts from one place. nil: no limit.
+	AddressLimit *ratelimit.PerKey
+	// ClientKey is what AddressLimit counts a request by
+	// (SignIn.ClientKey); nil: the connection's address.
+	ClientKey func(*http.Request) string
 	// Captcha, when set, serves getRecaptcha and makes schedule require
 	// the answer to the account's latest picture; nil: no captcha.
 	Captcha Captcha
@@ -63,6 +70,8 @@ type Booking struct {
 	auth func(*http.Request) (auth.Principal, error)
 
 	accountLimit, beneficiaryLimit *ratelimit.PerKey
+	addressLimit                   *ratelimit.PerKey
+	clientKey                      func(*http.Request) string
 	held                           *ratelimit.Holder // refusals of clients ignoring Retry-After
 	captcha                        Captcha
 }
@@ -73,8 +82,12 @@ func NewBooking(cfg BookingConfig) *Booking {
 	if cfg.Appointments == nil || cfg.Authenticate == nil {
 		panic("cowin: BookingConfig.Appointments and Authenticate are required")
 	}
+	if cfg.ClientKey == nil {
+		cfg.ClientKey = remoteHost
+	}
 	return &Booking{svc: cfg.Appointments, auth: cfg.Authenticate,
-		accountLimit: cfg.AccountLimit, beneficiaryLimit: cfg.BeneficiaryLimit, held: ratelimit.NewHolder(maxHeld),
+		accountLimit: cfg.AccountLimit, beneficiaryLimit: cfg.BeneficiaryLimit,
+		addressLimit: cfg.AddressLimit, clientKey: cfg.ClientKey, held: ratelimit.NewHolder(maxHeld),
 		captcha: cfg.Captcha}
 }
 

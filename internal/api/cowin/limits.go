@@ -14,7 +14,7 @@ import (
 )
 
 // The anti-automation limits of the Co-WIN surface: searches per client
-// address, bookings per account and per beneficiary. Each is a
+// address, bookings per client address, per account and per beneficiary. Each is a
 // ratelimit.PerKey holding this node's share of a deployment-wide limit
 // (cmd/vaxport re-shares them as nodes come and go). A refused request is
 // answered 429 with Retry-After before it reaches the store or the index;
@@ -73,10 +73,13 @@ func remoteHost(r *http.Request) string {
 // sold-out answer a tenth of its speed. A keyed one must be checked here,
 // before its key is looked up and its answer kept.
 func (b *Booking) limitBooking(refs func(body []byte) []string, h func(http.ResponseWriter, *http.Request, string) error) func(http.ResponseWriter, *http.Request, string) error {
-	if b.accountLimit == nil && (refs == nil || b.beneficiaryLimit == nil) {
+	if b.accountLimit == nil && b.addressLimit == nil && (refs == nil || b.beneficiaryLimit == nil) {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request, account string) error {
+		if err := check(b.addressLimit, b.held, r, b.clientKey(r), "too many booking requests from this address: try again shortly"); err != nil {
+			return err
+		}
 		if err := check(b.accountLimit, b.held, r, account, "too many booking requests from this account: try again shortly"); err != nil {
 			return err
 		}

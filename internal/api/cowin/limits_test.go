@@ -179,3 +179,41 @@ func TestBookingLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestBookingAddressLimit: one address booking for many accounts is
+// limited whatever the account; another address is not.
+func TestBookingAddressLimit(t *testing.T) {
+	clock := vax.NewManualClock(bookingNow)
+	svc := &countingAppointments{}
+	mux := http.NewServeMux()
+	cowin.NewBooking(cowin.BookingConfig{Appointments: svc,
+		Authenticate: func(r *http.Request) (auth.Principal, error) {
+			return auth.Principal{AccountID: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")}, nil
+		},
+		AddressLimit: ratelimit.New(60, 3, clock),
+		ClientKey:    func(r *http.Request) string { return r.Header.Get("X-Client") },
+	}).Register(mux)
+	schedule := func(account, client string) int {
+		req := httptest.NewRequestWithContext(t.Context(), "POST", "/api/v2/appointment/schedule",
+			strings.NewReader(`{"dose":1,"session_id":"s","slot":"09:00AM-11:00AM","beneficiaries":["b-`+account+`"]}`))
+		req.Header.Set("Authorization", "Bearer "+account)
+		req.Header.Set("X-Client", client)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i, account := range []string{"a", "b", "c"} {
+		if code := schedule(account, "203.0.113.9"); code != http.StatusOK {
+			t.Fatalf("booking %d from the address: got %d, want 200", i+1, code)
+		}
+	}
+	if code := schedule("d", "203.0.113.9"); code != http.StatusTooManyRequests {
+		t.Errorf("a 4th account from the same address: got %d, want 429", code)
+	}
+	if code := schedule("d", "198.51.100.1"); code != http.StatusOK {
+		t.Errorf("the same account from another address: got %d, want 200", code)
+	}
+	if n := svc.calls.Load(); n != 4 {
+		t.Errorf("%d requests reached the service, want 4", n)
+	}
+}
