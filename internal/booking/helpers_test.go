@@ -10,7 +10,6 @@ import (
 
 	"github.com/vaxport/vaxport/internal/booking"
 	"github.com/vaxport/vaxport/internal/keyring"
-	"github.com/vaxport/vaxport/internal/masterdata"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
 	"github.com/vaxport/vaxport/internal/sms/outbox/outboxtest"
 	"github.com/vaxport/vaxport/internal/store/backendtest"
@@ -57,22 +56,7 @@ func newEnv(t testing.TB, open opener, r booking.Rules) *env {
 	if err != nil {
 		t.Fatalf("booking.New: %v", err)
 	}
-	e.inTx(t, func(ctx context.Context, tx vax.Tx) error {
-		if err := tx.PutState(ctx, vax.State{ID: 17, Name: "Kerala"}); err != nil {
-			return err
-		}
-		if err := tx.PutDistrict(ctx, vax.District{ID: 307, StateID: 17, Name: "Ernakulam"}); err != nil {
-			return err
-		}
-		for _, v := range masterdata.Vaccines() {
-			if err := tx.PutVaccine(ctx, v); err != nil {
-				return err
-			}
-		}
-		e.centre, err = tx.CreateCentre(ctx, vax.Centre{Name: "General Hospital", Address: "MG Road", StateID: 17,
-			DistrictID: 307, BlockName: "Kochi", Pincode: 682011, From: "09:00:00", To: "17:00:00", FeeType: vax.Free})
-		return err
-	})
+	e.centre = backendtest.KochiCentre(t, e.store)
 	return e
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/vaxport/vaxport/internal/booking"
 	"github.com/vaxport/vaxport/internal/keyring"
-	"github.com/vaxport/vaxport/internal/masterdata"
 	"github.com/vaxport/vaxport/internal/release"
 	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/store/postgres"
@@ -77,22 +76,7 @@ func newEnv(t testing.TB, store vax.Store, clock vax.Clock) *env {
 		t.Fatalf("keyring: %v", err)
 	}
 	e := &env{store: store, keys: keys, clock: clock}
-	e.inTx(t, func(ctx context.Context, tx vax.Tx) error {
-		if err := tx.PutState(ctx, vax.State{ID: 17, Name: "Kerala"}); err != nil {
-			return err
-		}
-		if err := tx.PutDistrict(ctx, vax.District{ID: 307, StateID: 17, Name: "Ernakulam"}); err != nil {
-			return err
-		}
-		for _, v := range masterdata.Vaccines() {
-			if err := tx.PutVaccine(ctx, v); err != nil {
-				return err
-			}
-		}
-		e.centre, err = tx.CreateCentre(ctx, vax.Centre{Name: "General Hospital", Address: "MG Road", StateID: 17,
-			DistrictID: 307, BlockName: "Kochi", Pincode: 682011, From: "09:00:00", To: "17:00:00", FeeType: vax.Free})
-		return err
-	})
+	e.centre = backendtest.KochiCentre(t, e.store)
 	return e
 }
 

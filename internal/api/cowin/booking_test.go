@@ -19,7 +19,7 @@ import (
 	"github.com/vaxport/vaxport/internal/auth"
 	"github.com/vaxport/vaxport/internal/booking"
 	"github.com/vaxport/vaxport/internal/keyring"
-	"github.com/vaxport/vaxport/internal/masterdata"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/store/sqlite"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -55,23 +55,8 @@ func newBookingFixture(t *testing.T) *bookingFixture {
 		t.Fatal(err)
 	}
 	aad := func(id string) []byte { return []byte("test|" + strings.ToLower(id)) }
+	cid := backendtest.KochiCentre(t, st)
 	err = st.InTx(ctx, func(tx vax.Tx) error {
-		if err := tx.PutState(ctx, vax.State{ID: 17, Name: "Kerala"}); err != nil {
-			return err
-		}
-		if err := tx.PutDistrict(ctx, vax.District{ID: 307, StateID: 17, Name: "Ernakulam"}); err != nil {
-			return err
-		}
-		for _, v := range masterdata.Vaccines() {
-			if err := tx.PutVaccine(ctx, v); err != nil {
-				return err
-			}
-		}
-		cid, err := tx.CreateCentre(ctx, vax.Centre{Name: "General Hospital", Address: "MG Road", StateID: 17, DistrictID: 307,
-			BlockName: "Kochi", Pincode: 682011, From: "09:00:00", To: "17:00:00", FeeType: vax.Free})
-		if err != nil {
-			return err
-		}
 		for n, cap1 := range map[int]int{1: 10, 2: 1, 3: 10} {
 			if err := tx.CreateSession(ctx, vax.Session{ID: bkSess(n), CentreID: cid, Date: vax.DateOf(bookingNow, ist).AddDays(1),
 				Vaccine: "COVISHIELD", MinAge: 18, Capacity1: cap1, Capacity2: 10, Slots: []string{"09:00AM-11:00AM"},
