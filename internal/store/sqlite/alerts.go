@@ -65,23 +65,7 @@ func (t *tx) AlertSubscriptions(ctx context.Context) ([]vax.AlertSubscription, e
 }
 
 func (t *tx) alertSubscriptions(ctx context.Context, where string, args ...any) ([]vax.AlertSubscription, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+alertCols+` FROM alert_subscriptions`+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list alert subscriptions"))
-	}
-	defer rows.Close()
-	var out []vax.AlertSubscription
-	for rows.Next() {
-		s, err := scanAlertSubscription(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list alert subscriptions"))
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list alert subscriptions"))
-	}
-	return out, nil
+	return list(ctx, t.tx, "list alert subscriptions", `SELECT `+alertCols+` FROM alert_subscriptions`+where, args, scanAlertSubscription)
 }
 
 // AlertSubscription returns one subscription.

@@ -170,23 +170,7 @@ func (t *tx) Releases(ctx context.Context, status vax.ReleaseStatus) ([]vax.Rele
 	if status != "" {
 		q, args = q+` WHERE r.status = ?`, append(args, string(status))
 	}
-	rows, err := t.tx.QueryContext(ctx, q+` ORDER BY r.release_at, r.id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list releases"))
-	}
-	defer rows.Close()
-	var out []vax.Release
-	for rows.Next() {
-		r, err := scanRelease(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list releases"))
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list releases"))
-	}
-	return out, nil
+	return list(ctx, t.tx, "list releases", q+` ORDER BY r.release_at, r.id`, args, scanRelease)
 }
 
 // EnterRelease records e unless one of its beneficiaries has an entry in
@@ -279,24 +263,8 @@ func (t *tx) ReleaseEntry(ctx context.Context, id string) (vax.ReleaseEntry, err
 
 // ReleaseEntries lists a release's entries by arrival then id.
 func (t *tx) ReleaseEntries(ctx context.Context, releaseID string) ([]vax.ReleaseEntry, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+entryCols+` FROM release_entries
-		WHERE release_id = ? ORDER BY arrived_at, id`, strings.ToLower(releaseID))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list release entries"))
-	}
-	defer rows.Close()
-	var out []vax.ReleaseEntry
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list release entries"))
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list release entries"))
-	}
-	return out, nil
+	return list(ctx, t.tx, "list release entries", `SELECT `+entryCols+` FROM release_entries
+		WHERE release_id = ? ORDER BY arrived_at, id`, []any{strings.ToLower(releaseID)}, scanEntry)
 }
 
 // DrawRelease marks the release drawn and opens its held sessions.

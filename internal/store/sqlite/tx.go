@@ -37,6 +37,28 @@ func (t *tx) writable(what string) error {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
+// list runs a query in tx and scans its rows; nil when there are none.
+// Errors name what was being read.
+func list[T any](ctx context.Context, tx *sql.Tx, what, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", dbErr(err, what))
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %w", dbErr(err, what))
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", dbErr(err, what))
+	}
+	return out, nil
+}
+
 // Meta returns a setting; NotFound when absent.
 func (t *tx) Meta(ctx context.Context, key string) (string, error) {
 	var v string

@@ -249,23 +249,7 @@ func (t *tx) Lot(ctx context.Context, centreID int64, number string) (vax.Lot, e
 
 // Lots lists a centre's lots by number.
 func (t *tx) Lots(ctx context.Context, centreID int64) ([]vax.Lot, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+lotCols+` FROM lots WHERE centre_id = ? ORDER BY number`, centreID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list lots"))
-	}
-	defer rows.Close()
-	var out []vax.Lot
-	for rows.Next() {
-		l, err := scanLot(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list lots"))
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list lots"))
-	}
-	return out, nil
+	return list(ctx, t.tx, "list lots", `SELECT `+lotCols+` FROM lots WHERE centre_id = ? ORDER BY number`, []any{centreID}, scanLot)
 }
 
 // UseLot takes one dose from a lot with one conditional UPDATE: Full when
@@ -343,23 +327,7 @@ func (t *tx) Dose(ctx context.Context, id string) (vax.Dose, error) {
 
 // DosesOf lists a beneficiary's dose records in dose order.
 func (t *tx) DosesOf(ctx context.Context, ref string) ([]vax.Dose, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+doseCols+` FROM doses WHERE ref = ? ORDER BY dose`, ref)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list doses"))
-	}
-	defer rows.Close()
-	var out []vax.Dose
-	for rows.Next() {
-		d, err := scanDose(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list doses"))
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: %w", dbErr(err, "list doses"))
-	}
-	return out, nil
+	return list(ctx, t.tx, "list doses", `SELECT `+doseCols+` FROM doses WHERE ref = ? ORDER BY dose`, []any{ref}, scanDose)
 }
 
 // BeneficiaryAppointments lists the appointments in which ref holds a
