@@ -327,6 +327,31 @@ func initKeys(t *testing.T) string {
 	return keys
 }
 
+// bookingNodes starts n serve processes on one PostgreSQL database for
+// booking tests: one keyring and admin token, each node with its own data
+// directory and SMS file (returned, for tailOTPs), no OTP or per-address
+// booking limit (one address is all the tests' clients), plus extra flags.
+func bookingNodes(t *testing.T, dsn, keys, tokenFile string, n int, extra ...string) (nodes []*node, smsFiles []string) {
+	t.Helper()
+	for range n {
+		dir := t.TempDir()
+		sms := filepath.Join(dir, "sms.jsonl")
+		args := append([]string{"--db", dsn, "--keys-dir", keys, "--admin-token-file", tokenFile, "--data-dir", dir,
+			"--sms", "file:" + sms, "--otp-ip-per-minute", "-1", "--book-ip-per-minute", "-1"}, extra...)
+		nodes, smsFiles = append(nodes, startNode(t, args...)), append(smsFiles, sms)
+	}
+	return nodes, smsFiles
+}
+
+// urlsOf lists the nodes' base URLs.
+func urlsOf(nodes []*node) []string {
+	var urls []string
+	for _, n := range nodes {
+		urls = append(urls, n.url)
+	}
+	return urls
+}
+
 // TestBookingStormThreeNodesPostgres: 2,000 distinct signed-in citizens
 // race for a 100-seat session through three serve processes sharing one
 // PostgreSQL database; exactly 100 are booked.
@@ -338,15 +363,8 @@ func TestBookingStormThreeNodesPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	keys := initKeys(t)
 	tokenFile, token := adminToken(t)
-	var urls, files []string
-	for range 3 {
-		dir := t.TempDir()
-		sms := filepath.Join(dir, "sms.jsonl")
-		files = append(files, sms)
-		n := startNode(t, "--db", dsn, "--keys-dir", keys, "--admin-token-file", tokenFile, "--data-dir", dir,
-			"--sms", "file:"+sms, "--otp-ip-per-minute", "-1", "--book-ip-per-minute", "-1")
-		urls = append(urls, n.url)
-	}
+	nodes, files := bookingNodes(t, dsn, keys, tokenFile, 3)
+	urls := urlsOf(nodes)
 	id, slot := bookingSession(t, urls[0], token, seats)
 	start := time.Now()
 	cs := citizens(t, urls, tailOTPs(t, files...), attempts)
@@ -451,15 +469,8 @@ func TestBookingSurvivesSIGKILLPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	keys := initKeys(t)
 	tokenFile, token := adminToken(t)
-	var nodes []*node
-	var urls, files []string
-	for range 2 {
-		dir := t.TempDir()
-		sms := filepath.Join(dir, "sms.jsonl")
-		n := startNode(t, "--db", dsn, "--keys-dir", keys, "--admin-token-file", tokenFile, "--data-dir", dir,
-			"--sms", "file:"+sms, "--otp-ip-per-minute", "-1", "--book-ip-per-minute", "-1")
-		nodes, urls, files = append(nodes, n), append(urls, n.url), append(files, sms)
-	}
+	nodes, files := bookingNodes(t, dsn, keys, tokenFile, 2)
+	urls := urlsOf(nodes)
 	id, slot := bookingSession(t, urls[1], token, seats)
 	cs := citizens(t, urls, tailOTPs(t, files...), attempts)
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -131,15 +130,9 @@ func TestFairReleaseThreeNodesPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	keys := initKeys(t)
 	tokenFile, token := adminToken(t)
-	var urls, files []string
-	for range 3 {
-		dir := t.TempDir()
-		sms := filepath.Join(dir, "sms.jsonl")
-		files = append(files, sms)
-		n := startNode(t, "--db", dsn, "--keys-dir", keys, "--admin-token-file", tokenFile, "--data-dir", dir,
-			"--sms", "file:"+sms, "--otp-ip-per-minute", "-1",
-			"--book-account-per-minute", "-1", "--book-beneficiary-per-minute", "-1", "--book-ip-per-minute", "-1")
-		urls = append(urls, n.url)
+	nodes, files := bookingNodes(t, dsn, keys, tokenFile, 3, "--book-account-per-minute", "-1", "--book-beneficiary-per-minute", "-1")
+	urls := urlsOf(nodes)
+	for _, n := range nodes {
 		t.Cleanup(func() { logProblems(t, n) })
 	}
 	a, c := urls[0], urls[2]
@@ -225,11 +218,11 @@ func TestFairReleaseThreeNodesPostgres(t *testing.T) {
 	}
 	var ids []string
 	rankOf, statusOf := map[string]int{}, map[string]string{}
-	nodes := map[string]bool{}
+	tookEntries := map[string]bool{}
 	for _, e := range au.Entries {
 		ids = append(ids, e.RequestID)
 		rankOf[e.RequestID], statusOf[e.RequestID] = e.Rank, e.Status
-		nodes[e.Node] = true
+		tookEntries[e.Node] = true
 	}
 	for i, rid := range release.Order(seed, ids) {
 		if rankOf[rid] != i+1 {
@@ -240,8 +233,8 @@ func TestFairReleaseThreeNodesPostgres(t *testing.T) {
 			t.Errorf("request %s of rank %d is %s, want %s", rid, i+1, statusOf[rid], want)
 		}
 	}
-	if len(nodes) != 3 {
-		t.Errorf("entries were taken by %d nodes, want 3", len(nodes))
+	if len(tookEntries) != 3 {
+		t.Errorf("entries were taken by %d nodes, want 3", len(tookEntries))
 	}
 	for i, rid := range requestOf {
 		if _, ok := rankOf[rid]; !ok {
