@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vaxport/vaxport/internal/vax"
@@ -55,6 +56,9 @@ func isPooled(err error) bool {
 // beneficiaries in the same session gets the remembered answer; it is the
 // answer the store would give, since an entry stays until its draw.
 type pooledCache struct {
+	// held counts the answers kept: while there are none (no release is
+	// pooling, nearly always) a booking skips the key and the lock.
+	held  atomic.Int64
 	mu    sync.Mutex
 	m     map[string]*Pooled
 	sweep time.Time // when to next drop the answers whose draw is due
@@ -66,33 +70,49 @@ func pooledKey(accountID string, req ScheduleRequest) string {
 	return strings.ToLower(accountID) + "|" + strings.ToLower(req.SessionID) + "|" + strings.Join(refs, ",")
 }
 
-// get returns the pooled answer remembered for key, if its draw is not due.
-func (c *pooledCache) get(key string, now time.Time) *Pooled {
+// get returns the pooled answer remembered for the request, if its draw
+// is not due.
+func (c *pooledCache) get(accountID string, req ScheduleRequest, now time.Time) *Pooled {
+	if c.held.Load() == 0 {
+		return nil
+	}
+	key := pooledKey(accountID, req)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.drop(now)
 	if p := c.m[key]; p != nil && now.Before(p.DrawAt) {
 		return p
 	}
 	return nil
 }
 
-// put remembers a committed pooled answer for key (dropping, at most once
-// a second, the answers whose draw is due, so the memory lasts a window).
-func (c *pooledCache) put(key string, p *Pooled, now time.Time) {
+// put remembers a committed pooled answer for the request (the memory
+// lasts until its draw is due: see drop).
+func (c *pooledCache) put(accountID string, req ScheduleRequest, p *Pooled, now time.Time) {
+	key := pooledKey(accountID, req)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[string]*Pooled{}
 	}
-	if !now.Before(c.sweep) {
-		for k, q := range c.m {
-			if !now.Before(q.DrawAt) {
-				delete(c.m, k)
-			}
-		}
-		c.sweep = now.Add(time.Second)
-	}
+	c.drop(now)
 	c.m[key] = p
+	c.held.Store(int64(len(c.m)))
+}
+
+// drop forgets, at most once a second, the answers whose draw is due;
+// c.mu is held.
+func (c *pooledCache) drop(now time.Time) {
+	if now.Before(c.sweep) {
+		return
+	}
+	for k, q := range c.m {
+		if !now.Before(q.DrawAt) {
+			delete(c.m, k)
+		}
+	}
+	c.sweep = now.Add(time.Second)
+	c.held.Store(int64(len(c.m)))
 }
 
 // drawDue marks the answer to a request whose release's window has ended

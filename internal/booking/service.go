@@ -319,14 +319,13 @@ func (s *Service) Schedule(ctx context.Context, accountID string, req ScheduleRe
 	if s.full.refuses(req.SessionID, req.Dose, len(req.Refs), now) {
 		return vax.Appointment{}, fail(vax.Full, ReasonFull, "this session is completely booked for dose %d", req.Dose)
 	}
-	key := pooledKey(accountID, req)
-	if p := s.pools.get(key, now); p != nil {
+	if p := s.pools.get(accountID, req, now); p != nil {
 		return vax.Appointment{}, fmt.Errorf("schedule: %w", s.pooledErr(p))
 	}
 	a, err := s.schedule(ctx, accountID, req)
 	var p *Pooled
 	if errors.As(err, &p) && p.same {
-		s.pools.put(key, p, now)
+		s.pools.put(accountID, req, p, now)
 	}
 	var due *drawDue
 	if !errors.As(err, &due) {
