@@ -205,13 +205,7 @@ func (s *Service) bookBatch(ctx context.Context, tx vax.Tx, items []*batchItem) 
 // error aborts.
 func (s *Service) bookSession(ctx context.Context, tx vax.Tx, se vax.Session, v vax.Vaccine, reqs []bookReq,
 	results []batchResult, now time.Time) (booked bool, err error) {
-	var refs []string
-	for i, q := range reqs {
-		if results[i].err == nil {
-			refs = append(refs, q.req.Refs...)
-		}
-	}
-	facts, err := tx.BookingFacts(ctx, refs)
+	facts, err := pendingFacts(ctx, tx, reqs, results)
 	if err != nil {
 		return false, err
 	}
@@ -305,4 +299,16 @@ func (s *Service) admit(se vax.Session, v vax.Vaccine, facts vax.BookingFacts,
 		claimed[liveKey{ref, req.Dose}] = true
 	}
 	return ad, nil
+}
+
+// pendingFacts reads in one go (Tx.BookingFacts) what the rules need about
+// the beneficiaries of the requests not answered yet in results.
+func pendingFacts(ctx context.Context, tx vax.Tx, reqs []bookReq, results []batchResult) (vax.BookingFacts, error) {
+	var refs []string
+	for i, q := range reqs {
+		if results[i].err == nil {
+			refs = append(refs, q.req.Refs...)
+		}
+	}
+	return tx.BookingFacts(ctx, refs)
 }

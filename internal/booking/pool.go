@@ -183,13 +183,7 @@ func (s *Service) pool(ctx context.Context, tx vax.Tx, se vax.Session, v vax.Vac
 		answer(dueErr(r))
 		return nil
 	}
-	var refs []string
-	for i, q := range reqs {
-		if results[i].err == nil {
-			refs = append(refs, q.req.Refs...)
-		}
-	}
-	facts, err := tx.BookingFacts(ctx, refs)
+	facts, err := pendingFacts(ctx, tx, reqs, results)
 	if err != nil {
 		return err
 	}

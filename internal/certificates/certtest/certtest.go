@@ -12,6 +12,7 @@ import (
 	"github.com/vaxport/vaxport/internal/certificates"
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/masterdata"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/store/sqlite"
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -59,23 +60,9 @@ func New(t testing.TB) Fixture {
 		BirthYear: 1985, PhotoIDType: 1, PhotoIDHash: "test:1", PhotoIDSealed: []byte{1}, PhotoIDLast4: "1234", CreatedAt: now}
 	d := vax.Dose{ID: "50000000-0000-4000-8000-000000000001", Ref: b.Ref, Dose: 1, Vaccine: masterdata.Covishield,
 		Lot: "L1", VaccinatorID: "40000000-0000-4000-8000-000000000001", AdministeredAt: now, RecordedAt: now}
+	d.CentreID = backendtest.KochiCentre(t, st)
 	err = st.InTx(t.Context(), func(tx vax.Tx) error {
 		ctx := t.Context()
-		if err := tx.PutState(ctx, vax.State{ID: 17, Name: "Kerala"}); err != nil {
-			return err
-		}
-		if err := tx.PutDistrict(ctx, vax.District{ID: 307, StateID: 17, Name: "Ernakulam"}); err != nil {
-			return err
-		}
-		for _, v := range masterdata.Vaccines() {
-			if err := tx.PutVaccine(ctx, v); err != nil {
-				return err
-			}
-		}
-		if d.CentreID, err = tx.CreateCentre(ctx, vax.Centre{Name: "General Hospital", Address: "MG Road", StateID: 17,
-			DistrictID: 307, BlockName: "Kochi", Pincode: 682011, From: "09:00:00", To: "17:00:00", FeeType: vax.Free}); err != nil {
-			return err
-		}
 		if err := tx.CreateBeneficiary(ctx, b); err != nil {
 			return err
 		}
