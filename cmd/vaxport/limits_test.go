@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -50,11 +52,18 @@ func TestSharedSearchLimit(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range requests {
 		wg.Go(func() {
-			code, body := get(t, nodes[i%2].url+"/api/v2/appointment/sessions/public/findByDistrict?district_id=301&date="+date, "")
-			if code != 200 && code != 429 {
-				t.Errorf("request %d: got %d %s, want 200 or 429", i+1, code, body)
+			// Not get: t.Fatal must not run outside the test's goroutine.
+			resp, err := http.Get(nodes[i%2].url + "/api/v2/appointment/sessions/public/findByDistrict?district_id=301&date=" + date)
+			if err != nil {
+				t.Errorf("request %d: %v", i+1, err)
+				return
 			}
-			codes[i] = code
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 && resp.StatusCode != 429 {
+				t.Errorf("request %d: got %d %s, want 200 or 429", i+1, resp.StatusCode, body)
+			}
+			codes[i] = resp.StatusCode
 		})
 	}
 	wg.Wait()
