@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vaxport/vaxport/internal/vax"
 )
@@ -102,18 +105,19 @@ func (t *tx) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []
 
 // bookingRows are a batch's candidates as the statements' array arguments.
 type bookingRows struct {
-	sid                                              string
-	dose                                             int
-	ords, seats, pOrds                               []int
-	ids, accounts, slots, statuses, pRefs, pStatuses []string
-	created                                          []time.Time
-	pSealed                                          [][]byte
-	haveMsgs                                         bool
-	mIDs, mKinds, mStatuses                          []string
-	mPayloads                                        [][]byte
-	mCreated, mNext                                  []time.Time
-	mExpires                                         []*time.Time
-	mAttempts                                        []int
+	sid                               string
+	dose                              int
+	ords, seats, pOrds                []int
+	ids, accounts, mIDs               []pgtype.UUID
+	slots, statuses, pRefs, pStatuses []string
+	created                           []time.Time
+	pSealed                           [][]byte
+	haveMsgs                          bool
+	mKinds, mStatuses                 []string
+	mPayloads                         [][]byte
+	mCreated, mNext                   []time.Time
+	mExpires                          []*time.Time
+	mAttempts                         []int
 }
 
 // batchRows lays out as[cands] (and their messages) as array arguments;
@@ -123,8 +127,8 @@ func batchRows(as []vax.Appointment, msgs []vax.OutboxMessage, cands []int) book
 	for o, i := range cands {
 		a := as[i]
 		r.ords, r.seats = append(r.ords, o+1), append(r.seats, len(a.Beneficiaries))
-		r.ids = append(r.ids, strings.ToLower(a.ID))
-		r.accounts = append(r.accounts, strings.ToLower(a.AccountID))
+		r.ids = append(r.ids, uuidOf(a.ID))
+		r.accounts = append(r.accounts, uuidOf(a.AccountID))
 		r.slots = append(r.slots, a.Slot)
 		r.statuses = append(r.statuses, string(a.Status))
 		r.created = append(r.created, stamp(a.CreatedAt))
@@ -134,7 +138,7 @@ func batchRows(as []vax.Appointment, msgs []vax.OutboxMessage, cands []int) book
 		}
 		if msgs != nil {
 			m := msgs[i]
-			r.mIDs, r.mKinds, r.mPayloads = append(r.mIDs, m.ID), append(r.mKinds, string(m.Kind)), append(r.mPayloads, m.Payload)
+			r.mIDs, r.mKinds, r.mPayloads = append(r.mIDs, uuidOf(m.ID)), append(r.mKinds, string(m.Kind)), append(r.mPayloads, m.Payload)
 			r.mCreated, r.mExpires = append(r.mCreated, millis(m.CreatedAt)), append(r.mExpires, nullMillis(m.ExpiresAt))
 			r.mStatuses, r.mAttempts = append(r.mStatuses, string(m.Status)), append(r.mAttempts, m.Attempts)
 			r.mNext = append(r.mNext, millis(m.NextAttemptAt))
@@ -143,14 +147,31 @@ func batchRows(as []vax.Appointment, msgs []vax.OutboxMessage, cands []int) book
 	if msgs == nil {
 		// unnest pads short arrays with NULLs: give it full-length ones.
 		n := len(cands)
-		r.mIDs = make([]string, n)
-		for i := range r.mIDs {
-			r.mIDs[i] = "00000000-0000-0000-0000-000000000000"
-		}
-		r.mKinds, r.mPayloads, r.mCreated, r.mExpires = r.mIDs, make([][]byte, n), r.created, make([]*time.Time, n)
-		r.mStatuses, r.mAttempts, r.mNext = r.mIDs, make([]int, n), r.created
+		r.mIDs, r.mKinds = make([]pgtype.UUID, n), make([]string, n)
+		r.mPayloads, r.mCreated, r.mExpires = make([][]byte, n), r.created, make([]*time.Time, n)
+		r.mStatuses, r.mAttempts, r.mNext = r.mKinds, make([]int, n), r.created
 	}
 	return r
+}
+
+// uuidOf is a UUID that vax.ValidUUID accepted, in the form pgx sends in
+// binary: an array of strings for a uuid[] parameter goes as text instead,
+// quoted element by element here and parsed back by PostgreSQL, a cost
+// paid on every row of every batch.
+func uuidOf(s string) pgtype.UUID {
+	var digits [32]byte
+	n := 0
+	for i := 0; i < len(s) && n < len(digits); i++ {
+		if s[i] != '-' {
+			digits[n] = s[i]
+			n++
+		}
+	}
+	u := pgtype.UUID{Valid: true}
+	if _, err := hex.Decode(u.Bytes[:], digits[:n]); err != nil {
+		return pgtype.UUID{} // NULL: the statement's NOT NULL refuses it
+	}
+	return u
 }
 
 // The inserts of a batch's rows, as CTEs over the arguments $1 (session),
