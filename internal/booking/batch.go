@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -111,29 +112,25 @@ func (b *batcher) drain(key string, q *batchQueue) {
 	}
 }
 
-// run books items in one transaction, or one by one if that fails.
+// run books items as a batch, and one by one those whose batch failed.
 func (b *batcher) run(items []*batchItem) {
 	s := b.s
-	var results []batchResult
 	// The batch outlives any one caller: a caller that gives up does not
 	// cancel the others' bookings.
 	ctx := context.WithoutCancel(items[0].ctx)
-	var booked bool
-	err := s.store.InTx(ctx, func(tx vax.Tx) error {
-		var err error
-		results, booked, err = s.bookBatch(ctx, tx, items)
-		return err
-	})
-	if err != nil && len(items) > 1 {
-		results = make([]batchResult, len(items))
-		booked = false
+	results, booked, err := s.bookBatch(ctx, items)
+	if err != nil {
+		// Requests the batch answered keep their answers (a batch with two
+		// doses commits each on its own); the rest run one per transaction,
+		// where a failure is only their own.
 		for i, it := range items {
+			if results[i].err != nil || results[i].a.ID != "" {
+				continue
+			}
 			a, err := s.bookOne(it.ctx, it.accountID, it.req)
 			results[i] = batchResult{a: a, err: err}
 			booked = booked || err == nil
 		}
-	} else if err != nil {
-		results = []batchResult{{err: err}}
 	}
 	if booked {
 		s.notify()
@@ -160,24 +157,18 @@ type bookReq struct {
 	req       ScheduleRequest
 }
 
-// bookBatch books items (all for one session) in tx with a handful of
-// statements whatever their number (bookSession), or enters them in the
-// pool of the release that holds the session (pool). A request refused by
-// the rules or for lack of seats gets its error in results; any other
-// error aborts the batch.
-func (s *Service) bookBatch(ctx context.Context, tx vax.Tx, items []*batchItem) (results []batchResult, booked bool, err error) {
+// bookBatch books items, all for one session, with a handful of round
+// trips whatever their number: one read of the session outside any
+// transaction (Store.Read), one of every beneficiary, live place and
+// account involved, then the rules in Go, then per dose one
+// Store.BookAppointments. A session held for a fair release enters them in
+// its pool instead, in one transaction (pool). A request refused by the
+// rules or for lack of seats gets its error in results. Any other error is
+// returned with the results so far: requests answered there keep their
+// answer, the rest are not booked.
+func (s *Service) bookBatch(ctx context.Context, items []*batchItem) (results []batchResult, booked bool, err error) {
 	now := s.clock.Now()
 	results = make([]batchResult, len(items))
-	se, v, err := sessionFor(ctx, tx, items[0].req.SessionID)
-	if vax.ErrorReason(err) == ReasonNoSession {
-		for i := range results {
-			results[i].err = err
-		}
-		return results, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
 	reqs := make([]bookReq, len(items))
 	for i, it := range items {
 		reqs[i] = bookReq{it.accountID, it.req}
@@ -185,30 +176,50 @@ func (s *Service) bookBatch(ctx context.Context, tx vax.Tx, items []*batchItem) 
 			results[i].err = vax.Wrap(vax.Unavailable, it.ctx.Err(), "request cancelled")
 		}
 	}
-	if se.Status == vax.SessionHeld {
-		err = s.pool(ctx, tx, se, v, reqs, results, now)
-	} else {
-		booked, err = s.bookSession(ctx, tx, se, v, reqs, results, now)
+	var se vax.Session
+	var v vax.Vaccine
+	var facts vax.BookingFacts
+	err = s.store.Read(ctx, func(tx vax.Tx) (err error) {
+		if se, v, err = sessionFor(ctx, tx, items[0].req.SessionID); err != nil || se.Status == vax.SessionHeld {
+			return err
+		}
+		facts, err = pendingFacts(ctx, tx, reqs, results)
+		return err
+	})
+	switch {
+	case vax.ErrorReason(err) == ReasonNoSession:
+		for i := range results {
+			results[i].err = err
+		}
+		return results, false, nil
+	case err != nil:
+		return results, false, err
+	case se.Status == vax.SessionHeld:
+		pooled := results
+		err = s.store.InTx(ctx, func(tx vax.Tx) error {
+			pooled = slices.Clone(results) // a retried transaction starts afresh
+			return s.pool(ctx, tx, se, v, reqs, pooled, now)
+		})
+		return pooled, false, err
 	}
-	if err != nil {
-		return nil, false, err
-	}
-	return results, booked, nil
+	booked, err = s.bookSession(ctx, s.store.BookAppointments, se, v, facts, reqs, results, now)
+	return results, booked, err
 }
 
-// bookSession books reqs, all for session se, in tx: one read of every
-// beneficiary, live place and account involved, the rules applied to each
-// request in order, then one store call per dose that admits the seats in
+// bookFunc books appointments of one session and dose in order as far as
+// seats go (Tx.BookAppointments, Store.BookAppointments).
+type bookFunc func(ctx context.Context, as []vax.Appointment, msgs []vax.OutboxMessage) ([]bool, error)
+
+// bookSession books reqs, all for session se, with book: the rules applied
+// to each request in order against facts (what was read about their
+// beneficiaries), then one call of book per dose that admits the seats in
 // that order and inserts the appointments and SMS. Each request's answer
 // goes to results (requests already answered there are skipped): its
 // appointment, or its refusal by the rules or for lack of seats. Any other
-// error aborts.
-func (s *Service) bookSession(ctx context.Context, tx vax.Tx, se vax.Session, v vax.Vaccine, reqs []bookReq,
-	results []batchResult, now time.Time) (booked bool, err error) {
-	facts, err := pendingFacts(ctx, tx, reqs, results)
-	if err != nil {
-		return false, err
-	}
+// error aborts, leaving the requests of the doses not booked yet
+// unanswered.
+func (s *Service) bookSession(ctx context.Context, book bookFunc, se vax.Session, v vax.Vaccine, facts vax.BookingFacts,
+	reqs []bookReq, results []batchResult, now time.Time) (booked bool, err error) {
 	claimed := map[liveKey]bool{}
 	byDose := map[int][]admission{}
 	var doses []int
@@ -234,9 +245,9 @@ func (s *Service) bookSession(ctx context.Context, tx vax.Tx, se vax.Session, v 
 		for j, ad := range ads {
 			as[j], msgs[j] = ad.a, ad.msg
 		}
-		ok, err := tx.BookAppointments(ctx, as, msgs)
+		ok, err := book(ctx, as, msgs)
 		if err != nil {
-			return false, err
+			return booked, err
 		}
 		for j, ad := range ads {
 			if ok[j] {

@@ -307,7 +307,9 @@ func (s *Service) BookDraw(ctx context.Context, tx vax.Tx, entries []vax.Release
 			}
 		} else if err != nil {
 			return nil, err
-		} else if _, err := s.bookSession(ctx, tx, se, v, reqs, results, now); err != nil {
+		} else if facts, err := pendingFacts(ctx, tx, reqs, results); err != nil {
+			return nil, err
+		} else if _, err := s.bookSession(ctx, tx.BookAppointments, se, v, facts, reqs, results, now); err != nil {
 			return nil, err
 		}
 		for j, i := range idx {

@@ -19,6 +19,16 @@ type Store interface {
 	// View runs fn in a read-only transaction with a consistent snapshot.
 	// Write methods called on its Tx fail.
 	View(ctx context.Context, fn func(Tx) error) error
+	// Read runs fn with a Tx outside any transaction: each read sees what
+	// was committed when it ran, as in a READ COMMITTED transaction, and
+	// writes fail. It spares a transaction's round trips to readers whose
+	// reads need not agree with each other. A store without such a mode
+	// runs fn in a View.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// BookAppointments is Tx.BookAppointments in a transaction of its own,
+	// which the store may send and commit in one round trip. On an error
+	// nothing was booked.
+	BookAppointments(ctx context.Context, as []Appointment, msgs []OutboxMessage) (booked []bool, err error)
 
 	// Changes returns up to limit committed changes with Seq > after, in
 	// Seq order. Seq values are unique and increasing in order of

@@ -77,6 +77,23 @@ func (s *Store) View(ctx context.Context, fn func(vax.Tx) error) error {
 	return err
 }
 
+// Read runs fn outside a transaction and records how long it took.
+func (s *Store) Read(ctx context.Context, fn func(vax.Tx) error) error {
+	start := time.Now()
+	err := s.Store.Read(ctx, fn)
+	s.observe("read", start, err)
+	return err
+}
+
+// BookAppointments books a batch in its own transaction and records how
+// long it took.
+func (s *Store) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []vax.OutboxMessage) ([]bool, error) {
+	start := time.Now()
+	booked, err := s.Store.BookAppointments(ctx, as, msgs)
+	s.observe("book", start, err)
+	return booked, err
+}
+
 // Changes reads the change feed and records how long it took.
 func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]vax.Change, error) {
 	start := time.Now()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vaxport/vaxport/internal/vax"
@@ -217,6 +218,46 @@ func (t *tx) insertBooking(ctx context.Context, r bookingRows) error {
 // appointments left out are deleted; otherwise only the admitted ones are
 // inserted.
 func (t *tx) admitPrefix(ctx context.Context, r bookingRows, inserted bool) (int, int, error) {
+	record := !t.seatsMoved[r.sid]
+	q, args := admission(r, inserted, record, record && !t.notified, t.now())
+	a, err := scanAdmission(t.tx.QueryRow(ctx, q, args...))
+	if err != nil {
+		return 0, 0, err
+	}
+	if a.found == 0 {
+		if _, err := t.Session(ctx, r.sid); err != nil {
+			return 0, 0, err
+		}
+		return 0, 0, nil // not open: nothing fits
+	}
+	if a.admitted > 0 && record {
+		if t.seatsMoved == nil {
+			t.seatsMoved = map[string]bool{}
+		}
+		t.seatsMoved[r.sid], t.notified = true, true
+	}
+	return a.admitted, a.free, nil
+}
+
+// admitted is what an admission statement reports: whether it found the
+// session open, its free seats before, and how many appointments it
+// admitted.
+type admitted struct{ found, free, admitted int }
+
+func scanAdmission(row pgx.Row) (admitted, error) {
+	var a admitted
+	var changed int
+	if err := row.Scan(&a.found, &a.free, &a.admitted, &changed); err != nil {
+		return admitted{}, dbErr(err, "book appointments")
+	}
+	return a, nil
+}
+
+// admission is the statement that admits the longest prefix of r's
+// appointments that fits, under the session's row lock (see admitPrefix),
+// with its arguments. With record, admitting any appends the session's
+// change (at now); with notify, the change also queues a NOTIFY.
+func admission(r bookingRows, inserted, record, notify bool, now time.Time) (string, []any) {
 	booked, capacity := seatCols(r.dose)
 	args := r.bookingArgs()
 	rows := bookingInserts("adm")
@@ -230,15 +271,15 @@ func (t *tx) admitPrefix(ctx context.Context, r bookingRows, inserted bool) (int
 			dp AS (DELETE FROM appointment_places WHERE appointment_id IN (SELECT i FROM rej)),
 			dm AS (DELETE FROM outbox WHERE $6::bool AND id IN (SELECT m FROM rej))`
 	}
-	change, notify := "", "0"
-	if !t.seatsMoved[r.sid] {
+	change, changed := "", "0"
+	if record {
 		kind, at := fmt.Sprintf("$%d", len(args)+1), fmt.Sprintf("$%d", len(args)+2)
-		args = append(args, string(vax.ChangeSession), t.now())
+		args = append(args, string(vax.ChangeSession), now)
 		change = `, ch AS (INSERT INTO changes (kind, key, at) SELECT ` + kind + `, $1, ` + at + ` WHERE EXISTS (SELECT 1 FROM adm) RETURNING seq)`
-		notify = "(SELECT count(*) FROM ch)"
-		if !t.notified {
+		changed = "(SELECT count(*) FROM ch)"
+		if notify {
 			change += `, nt AS (SELECT pg_notify('` + notifyChannel + `', coalesce(current_schema(), '')) FROM ch)`
-			notify = "(SELECT count(*) FROM nt)"
+			changed = "(SELECT count(*) FROM nt)"
 		}
 	}
 	q := `WITH s AS (SELECT ` + capacity + ` - ` + booked + ` AS free FROM sessions
@@ -248,24 +289,91 @@ func (t *tx) admitPrefix(ctx context.Context, r bookingRows, inserted bool) (int
 		up AS (UPDATE sessions SET ` + booked + ` = ` + booked + ` + (SELECT sum(n) FROM adm)
 			WHERE id = $1 AND EXISTS (SELECT 1 FROM adm) RETURNING 1),
 		` + rows + change + `
-		SELECT (SELECT count(*) FROM s), coalesce((SELECT free FROM s), 0), (SELECT count(*) FROM adm), ` + notify
-	var found, free, admitted, changed int
-	if err := t.tx.QueryRow(ctx, q, args...).Scan(&found, &free, &admitted, &changed); err != nil {
-		return 0, 0, dbErr(err, "book appointments")
+		SELECT (SELECT count(*) FROM s), coalesce((SELECT free FROM s), 0), (SELECT count(*) FROM adm), ` + changed
+	return q, args
+}
+
+// BookAppointments books a batch as Tx.BookAppointments does, in one round
+// trip per round: the insert of every row and the admission are sent
+// together, as one implicit transaction that commits when the server
+// reaches the end of them (pgx batches end in one Sync). So the session's
+// row lock is held from the admission to the commit without a round trip
+// in between, and the batch pays no BEGIN or COMMIT of its own. Each round
+// is its own transaction: the rare further rounds at a sold-out boundary
+// (a smaller appointment after one that did not fit) book what is left
+// as a new batch.
+func (s *Store) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []vax.OutboxMessage) ([]bool, error) {
+	if len(as) == 0 {
+		return nil, nil
 	}
-	if found == 0 {
-		if _, err := t.Session(ctx, r.sid); err != nil {
-			return 0, 0, err
+	if err := checkBatch(as, msgs); err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(as))
+	cands := make([]int, len(as))
+	for i := range cands {
+		cands[i] = i
+	}
+	for len(cands) > 0 {
+		r := batchRows(as, msgs, cands)
+		a, err := s.bookRound(ctx, r)
+		if err != nil {
+			return out, err
 		}
-		return 0, 0, nil // not open: nothing fits
-	}
-	if admitted > 0 && !t.seatsMoved[r.sid] {
-		if t.seatsMoved == nil {
-			t.seatsMoved = map[string]bool{}
+		if a.found == 0 {
+			if _, err := (&tx{s: s, tx: s.pool, readOnly: true}).Session(ctx, r.sid); err != nil {
+				return out, err
+			}
+			return out, nil // not open: nothing fits
 		}
-		t.seatsMoved[r.sid], t.notified = true, true
+		taken := 0
+		for _, i := range cands[:a.admitted] {
+			out[i] = true
+			taken += len(as[i].Beneficiaries)
+		}
+		if a.admitted == len(cands) {
+			break
+		}
+		left := a.free - taken
+		var rest []int
+		for _, i := range cands[a.admitted+1:] {
+			if len(as[i].Beneficiaries) <= left {
+				rest = append(rest, i)
+			}
+		}
+		cands = rest
 	}
-	return admitted, free, nil
+	return out, nil
+}
+
+// bookRound inserts r's rows and admits the prefix that fits, in one
+// pipelined implicit transaction.
+func (s *Store) bookRound(ctx context.Context, r bookingRows) (admitted, error) {
+	b := &pgx.Batch{}
+	// $3 (seats) is not used by the insert; give PostgreSQL its type all
+	// the same.
+	b.Queue(`WITH `+bookingInserts("")+` SELECT cardinality($3::int[])`, r.bookingArgs()...)
+	q, args := admission(r, true, true, true, s.clock.Now().UTC().Truncate(time.Second))
+	b.Queue(q, args...)
+	br := s.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	a, aerr := admitted{}, error(nil)
+	if err == nil {
+		a, aerr = scanAdmission(br.QueryRow())
+	}
+	cerr := br.Close()
+	switch {
+	case err != nil:
+		return admitted{}, dbErr(err, "book appointments")
+	case aerr != nil:
+		return admitted{}, aerr
+	case cerr != nil:
+		return admitted{}, dbErr(cerr, "book appointments")
+	}
+	if a.admitted > 0 {
+		s.notify()
+	}
+	return a, nil
 }
 
 // BookingFacts reads beneficiaries, their live doses, their accounts and

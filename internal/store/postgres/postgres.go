@@ -224,6 +224,13 @@ func (s *Store) View(ctx context.Context, fn func(vax.Tx) error) error {
 	return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, true, fn)
 }
 
+// Read runs fn with a Tx on the pool, outside any transaction: each read is
+// a statement of its own, seeing what was committed when it ran, with no
+// BEGIN or COMMIT round trips. Write methods fail with an Internal error.
+func (s *Store) Read(ctx context.Context, fn func(vax.Tx) error) error {
+	return fn(&tx{s: s, tx: s.pool, readOnly: true})
+}
+
 func (s *Store) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn func(vax.Tx) error) error {
 	step := txBackoffBase
 	for attempt := 1; ; attempt++ {

@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
-// tx is a vax.Tx on one pgx transaction.
+// tx is a vax.Tx on one pgx transaction, or on the pool (Store.Read).
 type tx struct {
 	s        *Store
-	tx       pgx.Tx
+	tx       conn
 	readOnly bool
 	notified bool // AppendChange has queued this transaction's NOTIFY
 	// seatsMoved lists the sessions whose booked counts this transaction
@@ -26,6 +27,15 @@ type tx struct {
 }
 
 var _ vax.Tx = (*tx)(nil)
+
+// conn is what a tx sends its statements on: a pgx transaction, or the
+// pool itself, where each statement (or batch) is a transaction of its own.
+type conn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
 
 // querier is what list reads from: a transaction or the pool.
 type querier interface {

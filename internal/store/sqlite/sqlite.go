@@ -183,6 +183,20 @@ func (s *Store) View(ctx context.Context, fn func(vax.Tx) error) error {
 	return s.retry(ctx, func() error { return s.run(ctx, s.reader, true, fn) })
 }
 
+// Read runs fn in a View: SQLite reads are local, a transaction costs them
+// no round trips.
+func (s *Store) Read(ctx context.Context, fn func(vax.Tx) error) error { return s.View(ctx, fn) }
+
+// BookAppointments runs Tx.BookAppointments in a transaction of its own.
+func (s *Store) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []vax.OutboxMessage) ([]bool, error) {
+	var booked []bool
+	err := s.InTx(ctx, func(tx vax.Tx) (err error) {
+		booked, err = tx.BookAppointments(ctx, as, msgs)
+		return err
+	})
+	return booked, err
+}
+
 func (s *Store) retry(ctx context.Context, attempt func() error) error {
 	backoff := firstBackoff
 	for i := 1; ; i++ {

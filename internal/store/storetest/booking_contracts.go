@@ -657,7 +657,24 @@ func testCapacityRace(t *testing.T, open Opener) {
 	}
 }
 
+// bookFunc books a batch, in a transaction of its own.
+type bookFunc func(s vax.Store, ctx context.Context, as []vax.Appointment, ms []vax.OutboxMessage) ([]bool, error)
+
 func testBookAppointments(t *testing.T, open Opener) {
+	bookAppointmentsContract(t, open, func(s vax.Store, ctx context.Context, as []vax.Appointment, ms []vax.OutboxMessage) ([]bool, error) {
+		var booked []bool
+		err := s.InTx(ctx, func(tx vax.Tx) (err error) { booked, err = tx.BookAppointments(ctx, as, ms); return err })
+		return booked, err
+	})
+}
+
+func testStoreBookAppointments(t *testing.T, open Opener) {
+	bookAppointmentsContract(t, open, vax.Store.BookAppointments)
+}
+
+// bookAppointmentsContract is the contract of Tx.BookAppointments and
+// Store.BookAppointments, booking with book.
+func bookAppointmentsContract(t *testing.T, open Opener, book bookFunc) {
 	s := bookingStore(t, open, 4)
 	// Seats 4: the 3-seat appointment fits, the 2-seat one then does not,
 	// the 1-seat one after it still does.
@@ -667,8 +684,10 @@ func testBookAppointments(t *testing.T, open Opener) {
 		appointment(3, 3, sessionID(1), benRef(6)),
 	}
 	ms := []vax.OutboxMessage{message(101, authT0), message(102, authT0), message(103, authT0)}
-	var got []bool
-	inTx(t, s, func(tx vax.Tx) (err error) { got, err = tx.BookAppointments(t.Context(), as, ms); return err })
+	got, err := book(s, t.Context(), as, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if d := cmp.Diff([]bool{true, false, true}, got); d != "" {
 		t.Errorf("booked (-want +got):\n%s", d)
 	}
@@ -698,7 +717,9 @@ func testBookAppointments(t *testing.T, open Opener) {
 	}
 
 	full := []vax.Appointment{appointment(4, 4, sessionID(1), benRef(7))}
-	inTx(t, s, func(tx vax.Tx) (err error) { got, err = tx.BookAppointments(t.Context(), full, nil); return err })
+	if got, err = book(s, t.Context(), full, nil); err != nil {
+		t.Fatal(err)
+	}
 	if d := cmp.Diff([]bool{false}, got); d != "" {
 		t.Errorf("full session: booked (-want +got):\n%s", d)
 	}
@@ -714,11 +735,14 @@ func testBookAppointments(t *testing.T, open Opener) {
 			appointment(8, 5, sessionID(1), benRef(9))}, nil, vax.Invalid},
 		"messages miscounted": {[]vax.Appointment{appointment(9, 5, sessionID(2), benRef(8))}, ms, vax.Invalid},
 	} {
-		err := txErr(t, s, func(ctx context.Context, tx vax.Tx) error { _, err := tx.BookAppointments(ctx, c.as, c.ms); return err })
+		_, err := book(s, t.Context(), c.as, c.ms)
 		wantCode(t, name, err, c.want)
 	}
 	if se := readSession(t, s, sessionID(2)); se.Booked1 != 0 {
 		t.Errorf("after refusals: session 2 booked1 %d, want 0", se.Booked1)
+	}
+	if _, err := readAppointment(t, s, apptID(5)); vax.ErrorCode(err) != vax.NotFound {
+		t.Errorf("refused batch (a live place taken): its appointment reads %v, want NotFound", err)
 	}
 }
 
@@ -746,4 +770,36 @@ func testBookingFacts(t *testing.T, open Opener) {
 	if d := cmp.Diff(want, f); d != "" {
 		t.Errorf("facts (-want +got):\n%s", d)
 	}
+}
+
+func testRead(t *testing.T, open Opener) {
+	s := bookingStore(t, open, 4)
+	b := beneficiary(1, 1)
+	createBeneficiaries(t, s, b)
+	var se vax.Session
+	var f vax.BookingFacts
+	err := s.Read(t.Context(), func(tx vax.Tx) (err error) {
+		if se, err = tx.Session(t.Context(), sessionID(1)); err != nil {
+			return err
+		}
+		f, err = tx.BookingFacts(t.Context(), []string{b.Ref})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if se.Capacity1 != 4 || !cmp.Equal(f.Beneficiaries[b.Ref], storedBeneficiary(b)) {
+		t.Errorf("read session %+v and facts %+v; want the session's 4 seats and beneficiary %s", se, f, b.Ref)
+	}
+	err = s.Read(t.Context(), func(tx vax.Tx) error {
+		return tx.CreateBeneficiary(t.Context(), beneficiary(2, 1))
+	})
+	if err == nil {
+		t.Error("a write in Read: got no error, want one")
+	}
+	err = s.Read(t.Context(), func(tx vax.Tx) error {
+		_, err := tx.Beneficiary(t.Context(), beneficiary(2, 1).Ref)
+		return err
+	})
+	wantCode(t, "the refused write's row", err, vax.NotFound)
 }

@@ -85,6 +85,8 @@ func contracts() []contract {
 		{"Tx.DeleteBeneficiary", testDeleteBeneficiary},
 		{"Tx.BookAppointment", testBookAppointment},
 		{"Tx.BookAppointments", testBookAppointments},
+		{"Store.BookAppointments", testStoreBookAppointments},
+		{"Store.Read", testRead},
 		{"Tx.BookingFacts", testBookingFacts},
 		{"Tx.Appointment", testAppointment},
 		{"Tx.AppointmentsOf", testAppointmentsOf},
