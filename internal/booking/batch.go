@@ -16,20 +16,20 @@ import (
 // Admission batching. In the rush thousands of requests hit one session;
 // each would otherwise hold the session row's lock from its seat admission
 // to its own commit, so the hot row admits one request per commit. Here the
-// requests for one session that arrive while a transaction for it is
-// running queue up (up to Config.MaxBatch), and the next transaction books
-// them all with a few statements whatever their number: one read of the
-// session, one of every beneficiary, live place and account involved
-// (Tx.BookingFacts), then per dose one Tx.BookAppointments that locks the
-// session row, takes the seats that fit and inserts the appointments,
-// places and sealed SMS, and one commit. A request refused by the rules or
-// for lack of seats gets its own answer and the batch carries on. Any other
-// failure (say another node booked the same beneficiary meanwhile) rolls the
-// batch back and its requests run again one per transaction, so a bad
+// requests for one session that arrive while a batch for it is running
+// queue up (up to Config.MaxBatch), and the next batch books them all with
+// a few round trips whatever their number: reads outside any transaction
+// (Store.Read) of the session and of every beneficiary, live place and
+// account involved (Tx.BookingFacts), the rules in Go, then per dose one
+// Store.BookAppointments, a transaction of its own that inserts the
+// appointments, places and sealed SMS and admits the seats that fit under
+// the session row's lock. A request refused by the rules or for lack of
+// seats gets its own answer and the batch carries on. Any other failure
+// (say another node booked the same beneficiary meanwhile) books nothing
+// of that dose, and its requests run again one per transaction, so a bad
 // request never sinks the others. Requests for other sessions never wait
 // for a hot one. A batch for a session held for a fair release enters its
-// requests in the release's pool instead, in the same one transaction
-// (pool.go).
+// requests in the release's pool instead, in one transaction (pool.go).
 
 type batchItem struct {
 	ctx       context.Context

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,6 +65,50 @@ func init() {
 	}
 }
 
+// machineCPU reads the CPU time the whole machine has spent busy (user,
+// nice, system, irq, softirq: this process, the database and anything else
+// running), from /proc/stat; ok is false where there is none.
+func machineCPU() (busy time.Duration, ok bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, false
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100, true // USER_HZ
+}
+
+// cpuMeter measures the machine's busy CPU time over a benchmark's timed
+// part: on a shared machine wall-clock throughput moves with the
+// neighbours, the CPU time one attempt costs much less.
+type cpuMeter struct {
+	start time.Duration
+	ok    bool
+}
+
+func startCPU() cpuMeter {
+	busy, ok := machineCPU()
+	return cpuMeter{busy, ok}
+}
+
+// report reports the machine's busy CPU time per attempt since start.
+func (m cpuMeter) report(b *testing.B) {
+	if busy, ok := machineCPU(); ok && m.ok {
+		b.ReportMetric(float64((busy-m.start).Microseconds())/float64(b.N), "cpu-µs/op")
+	}
+}
+
 // reportLatency reports the throughput and the p50 and p99 of lat.
 func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
@@ -100,7 +146,8 @@ func BenchmarkSchedule(b *testing.B) {
 				for s := 1; s <= sessions; s++ {
 					ids = append(ids, e.benchSession(b, s, seats))
 				}
-				refs := benchAccounts(b, e, b.N+1)
+				refs := benchAccounts(b, e, b.N+1+warmUp)
+				e.warmUp(b, refs[b.N+2:])
 				if mode == "soldout" {
 					// Fill it, and have the store refuse once.
 					for _, n := range []int{b.N + 1, b.N} {
@@ -111,6 +158,7 @@ func BenchmarkSchedule(b *testing.B) {
 				var failed atomic.Int64
 				lat := make([]time.Duration, b.N)
 				b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
+				cpu := startCPU()
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
@@ -125,6 +173,7 @@ func BenchmarkSchedule(b *testing.B) {
 					}
 				})
 				b.StopTimer()
+				cpu.report(b)
 				reportLatency(b, lat)
 				if f := failed.Load(); f > 0 {
 					b.Fatalf("%d attempts answered unexpectedly", f)
@@ -132,6 +181,35 @@ func BenchmarkSchedule(b *testing.B) {
 			})
 		}
 	}
+}
+
+// warmUp is how many bookings warm a booking benchmark up, and how many
+// updates warm BenchmarkNaiveUpdate up: enough to open every connection
+// and run each statement a few times on each, so that the clock measures
+// the steady rush and not connection setup, statement preparation or the
+// first reads of a new schema's catalog.
+const warmUp = 4 * booking.DefaultMaxBatch
+
+// warmUp books refs (one per account, accounts numbered on from b.N+2) on
+// a session of their own, benchClients at a time, before the clock starts.
+func (e *env) warmUp(b *testing.B, refs []string) {
+	b.Helper()
+	id := e.benchSession(b, 0, len(refs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range benchClients {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(refs); i = int(next.Add(1)) - 1 {
+				_, err := e.svc.Schedule(b.Context(), acctID(b.N+2+i), booking.ScheduleRequest{
+					Dose: 1, SessionID: id, Slot: "09:00AM-11:00AM", Refs: []string{refs[i]}})
+				if err != nil {
+					b.Error("warm-up:", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // drainersFor is Config.Drainers as cmd/vaxport sets it for a store kind.

@@ -5,9 +5,9 @@
 // Seats are admitted by the store, so capacity holds across nodes: one
 // request by vax.Tx.BookAppointment (a conditional update of the session's
 // booked count in the transaction that inserts the appointment), a batch of
-// concurrent requests for one session by vax.Tx.BookAppointments (the
-// session row locked once, the seats that fit taken by one update, the
-// batch's rows inserted together; see batch.go). This package decides who
+// concurrent requests for one session by vax.Store.BookAppointments (the
+// batch's rows inserted together, then the session row locked once and the
+// seats that fit taken by one update; see batch.go). This package decides who
 // may book what and when. It must never import a store package, database/sql or
 // net/http, never call time.Now (it takes a vax.Clock), and never log or
 // return a photo-ID number, a mobile number or a secret code except to the

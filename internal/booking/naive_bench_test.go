@@ -3,6 +3,7 @@ package booking_test
 import (
 	"context"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,9 +40,28 @@ func BenchmarkNaiveUpdate(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
+	// Warm up as the booking benchmarks do: as many updates of another row,
+	// benchClients at a time.
+	warm := e.benchSession(b, 0, warmUp)
+	var wg sync.WaitGroup
+	var left atomic.Int64
+	left.Store(warmUp)
+	for range benchClients {
+		wg.Go(func() {
+			for left.Add(-1) >= 0 {
+				if _, err := pool.Exec(b.Context(),
+					`UPDATE sessions SET booked1 = booked1 + 1 WHERE id = $1 AND booked1 < capacity1`, warm); err != nil {
+					b.Error("warm-up:", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 	var next atomic.Int64
 	lat := make([]time.Duration, b.N)
 	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
+	cpu := startCPU()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -56,5 +76,6 @@ func BenchmarkNaiveUpdate(b *testing.B) {
 		}
 	})
 	b.StopTimer()
+	cpu.report(b)
 	reportLatency(b, lat)
 }
