@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -94,7 +95,10 @@ func (b *batcher) submit(ctx context.Context, accountID string, req ScheduleRequ
 
 // drain runs batches for one session until its queue is empty.
 func (b *batcher) drain(key string, q *batchQueue) {
-	for {
+	for first := true; ; first = false {
+		if !first {
+			b.gather(q)
+		}
 		b.mu.Lock()
 		n := min(len(q.pending), b.max)
 		if n == 0 {
@@ -109,6 +113,37 @@ func (b *batcher) drain(key string, q *batchQueue) {
 		q.pending = q.pending[n:]
 		b.mu.Unlock()
 		b.run(items)
+	}
+}
+
+// gatherYields is how many times gather lets other goroutines run, at
+// most, before a batch is cut.
+const gatherYields = 4
+
+// gather lets the requests that are ready to join q do so before the next
+// batch is cut from it: while fewer than a full batch wait and the queue
+// still grew since the last look, it yields the processor (at most
+// gatherYields times). Just after a batch, the callers it answered and the
+// requests that reached the node meanwhile are runnable but may not have
+// run yet; cut at once, the next batch takes the few that made it and the
+// rest wait a whole batch behind it, so a rush settles into batches
+// alternating large and small. An idle queue costs one yield.
+func (b *batcher) gather(q *batchQueue) {
+	b.mu.Lock()
+	n := len(q.pending)
+	b.mu.Unlock()
+	for range gatherYields {
+		if n >= b.max {
+			return
+		}
+		runtime.Gosched()
+		b.mu.Lock()
+		grown := len(q.pending)
+		b.mu.Unlock()
+		if grown == n {
+			return
+		}
+		n = grown
 	}
 }
 
