@@ -18,7 +18,7 @@ import (
 // BenchmarkNaiveUpdate is the issue's baseline, to compare with
 // BenchmarkSchedule/postgres/hot in the same run: one autocommitted
 // `UPDATE … SET booked1 = booked1 + 1 WHERE booked1 < capacity1` per
-// request on one hot row, 64 concurrent clients, nothing else (no rules,
+// request on one hot row, benchClients concurrent clients, nothing else (no rules,
 // no appointment rows, no SMS).
 func BenchmarkNaiveUpdate(b *testing.B) {
 	var dsn string
