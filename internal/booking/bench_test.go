@@ -149,7 +149,7 @@ func BenchmarkSchedule(b *testing.B) {
 				for s := 1; s <= sessions; s++ {
 					ids = append(ids, e.benchSession(b, s, seats))
 				}
-				refs := benchAccounts(b, e, b.N+1+warmUp)
+				refs := benchAccounts(b, e, b.N+1+warmUpAttempts)
 				e.warmUp(b, refs[b.N+2:])
 				if mode == "soldout" {
 					// Fill it, and have the store refuse once.
@@ -186,12 +186,12 @@ func BenchmarkSchedule(b *testing.B) {
 	}
 }
 
-// warmUp is how many bookings warm a booking benchmark up, and how many
+// warmUpAttempts is how many bookings warm a booking benchmark up, and how many
 // updates warm BenchmarkNaiveUpdate up: enough to open every connection
 // and run each statement a few times on each, so that the clock measures
 // the steady rush and not connection setup, statement preparation or the
 // first reads of a new schema's catalog.
-const warmUp = 4 * booking.DefaultMaxBatch
+const warmUpAttempts = 4 * booking.DefaultMaxBatch
 
 // warmUp books refs (one per account, accounts numbered on from b.N+2) on
 // a session of their own, benchClients at a time, before the clock starts.

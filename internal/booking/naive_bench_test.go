@@ -42,10 +42,10 @@ func BenchmarkNaiveUpdate(b *testing.B) {
 	b.Cleanup(pool.Close)
 	// Warm up as the booking benchmarks do: as many updates of another row,
 	// benchClients at a time.
-	warm := e.benchSession(b, 0, warmUp)
+	warm := e.benchSession(b, 0, warmUpAttempts)
 	var wg sync.WaitGroup
 	var left atomic.Int64
-	left.Store(warmUp)
+	left.Store(warmUpAttempts)
 	for range benchClients {
 		wg.Go(func() {
 			for left.Add(-1) >= 0 {

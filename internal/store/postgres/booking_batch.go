@@ -67,11 +67,7 @@ func (t *tx) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []
 	if err := checkBatch(as, msgs); err != nil {
 		return nil, err
 	}
-	out := make([]bool, len(as))
-	cands := make([]int, len(as))
-	for i := range cands {
-		cands[i] = i
-	}
+	out, cands := make([]bool, len(as)), firstN(len(as))
 	rows := batchRows(as, msgs, cands)
 	if err := t.insertBooking(ctx, rows); err != nil {
 		return nil, err
@@ -83,25 +79,42 @@ func (t *tx) BookAppointments(ctx context.Context, as []vax.Appointment, msgs []
 			return nil, err
 		}
 		inserted = false
-		taken := 0
-		for _, i := range cands[:admitted] {
-			out[i] = true
-			taken += len(as[i].Beneficiaries)
+		if cands = afterRound(as, out, cands, admitted, free); len(cands) > 0 {
+			rows = batchRows(as, msgs, cands)
 		}
-		if admitted == len(cands) {
-			break
-		}
-		left := free - taken
-		var rest []int
-		for _, i := range cands[admitted+1:] {
-			if len(as[i].Beneficiaries) <= left {
-				rest = append(rest, i)
-			}
-		}
-		cands = rest
-		rows = batchRows(as, msgs, cands)
 	}
 	return out, nil
+}
+
+// firstN returns 0, 1, … n-1: the candidates of a batch's first round.
+func firstN(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// afterRound marks the appointments a round admitted (as[cands[:admitted]])
+// booked in out, and returns the candidates a further round may still fit:
+// those after the first one left out whose seats fit in what the round
+// left free (free: the free seats it found).
+func afterRound(as []vax.Appointment, out []bool, cands []int, admitted, free int) []int {
+	taken := 0
+	for _, i := range cands[:admitted] {
+		out[i] = true
+		taken += len(as[i].Beneficiaries)
+	}
+	if admitted == len(cands) {
+		return nil
+	}
+	var rest []int
+	for _, i := range cands[admitted+1:] {
+		if len(as[i].Beneficiaries) <= free-taken {
+			rest = append(rest, i)
+		}
+	}
+	return rest
 }
 
 // bookingRows are a batch's candidates as the statements' array arguments.
@@ -169,7 +182,7 @@ func uuidOf(s string) pgtype.UUID {
 		}
 	}
 	u := pgtype.UUID{Valid: true}
-	if _, err := hex.Decode(u.Bytes[:], digits[:n]); err != nil {
+	if _, err := hex.Decode(u.Bytes[:], digits[:n]); err != nil || n != len(digits) {
 		return pgtype.UUID{} // NULL: the statement's NOT NULL refuses it
 	}
 	return u
@@ -315,11 +328,7 @@ func (s *Store) BookAppointments(ctx context.Context, as []vax.Appointment, msgs
 	if err := checkBatch(as, msgs); err != nil {
 		return nil, err
 	}
-	out := make([]bool, len(as))
-	cands := make([]int, len(as))
-	for i := range cands {
-		cands[i] = i
-	}
+	out, cands := make([]bool, len(as)), firstN(len(as))
 	for len(cands) > 0 {
 		r := batchRows(as, msgs, cands)
 		a, err := s.bookRound(ctx, r)
@@ -332,22 +341,7 @@ func (s *Store) BookAppointments(ctx context.Context, as []vax.Appointment, msgs
 			}
 			return out, nil // not open: nothing fits
 		}
-		taken := 0
-		for _, i := range cands[:a.admitted] {
-			out[i] = true
-			taken += len(as[i].Beneficiaries)
-		}
-		if a.admitted == len(cands) {
-			break
-		}
-		left := a.free - taken
-		var rest []int
-		for _, i := range cands[a.admitted+1:] {
-			if len(as[i].Beneficiaries) <= left {
-				rest = append(rest, i)
-			}
-		}
-		cands = rest
+		cands = afterRound(as, out, cands, a.admitted, a.free)
 	}
 	return out, nil
 }

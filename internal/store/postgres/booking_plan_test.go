@@ -123,3 +123,16 @@ func explain(t *testing.T, q interface {
 	}
 	return strings.Join(lines, "\n")
 }
+
+func TestUUIDOf(t *testing.T) {
+	u := uuidOf("0123ABCD-4567-89ab-cdef-0123456789AB")
+	want := [16]byte{0x01, 0x23, 0xab, 0xcd, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab}
+	if !u.Valid || u.Bytes != want {
+		t.Errorf("uuidOf: got %x (valid %v), want %x", u.Bytes, u.Valid, want)
+	}
+	for _, bad := range []string{"", "0123abcd-4567-89ab-cdef-0123456789a", "0123abcd-4567-89ab-cdef-0123456789ag"} {
+		if u := uuidOf(bad); u.Valid {
+			t.Errorf("uuidOf(%q) = %x, want NULL", bad, u.Bytes)
+		}
+	}
+}
