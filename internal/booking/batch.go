@@ -251,8 +251,8 @@ type bookFunc func(ctx context.Context, as []vax.Appointment, msgs []vax.OutboxM
 // that order and inserts the appointments and SMS. Each request's answer
 // goes to results (requests already answered there are skipped): its
 // appointment, or its refusal by the rules or for lack of seats. Any other
-// error aborts, leaving the requests of the doses not booked yet
-// unanswered.
+// error aborts, leaving unanswered the requests that book did not report
+// booked.
 func (s *Service) bookSession(ctx context.Context, book bookFunc, se vax.Session, v vax.Vaccine, facts vax.BookingFacts,
 	reqs []bookReq, results []batchResult, now time.Time) (booked bool, err error) {
 	claimed := map[liveKey]bool{}
@@ -281,16 +281,19 @@ func (s *Service) bookSession(ctx context.Context, book bookFunc, se vax.Session
 			as[j], msgs[j] = ad.a, ad.msg
 		}
 		ok, err := book(ctx, as, msgs)
+		for j, ad := range ads {
+			if j < len(ok) && ok[j] { // on an error too: booked before it
+				results[ad.i].a, booked = ad.a, true
+			}
+		}
 		if err != nil {
 			return booked, err
 		}
 		for j, ad := range ads {
-			if ok[j] {
-				results[ad.i].a, booked = ad.a, true
-				continue
+			if !ok[j] {
+				s.full.mark(se.ID, dose, ad.seats, now)
+				results[ad.i].err = admissionErr(vax.Errorf(vax.Full, "no free seats"), dose)
 			}
-			s.full.mark(se.ID, dose, ad.seats, now)
-			results[ad.i].err = admissionErr(vax.Errorf(vax.Full, "no free seats"), dose)
 		}
 	}
 	return booked, nil

@@ -26,8 +26,11 @@ type Store interface {
 	// runs fn in a View.
 	Read(ctx context.Context, fn func(Tx) error) error
 	// BookAppointments is Tx.BookAppointments in a transaction of its own,
-	// which the store may send and commit in one round trip. On an error
-	// nothing was booked.
+	// which the store may send and commit in one round trip. A store may
+	// book a batch in rounds, each committed on its own (after a left-out
+	// appointment, the smaller ones after it): on an error, booked[i] is
+	// true for the appointments booked before it, and the rest were not
+	// booked.
 	BookAppointments(ctx context.Context, as []Appointment, msgs []OutboxMessage) (booked []bool, err error)
 
 	// Changes returns up to limit committed changes with Seq > after, in

@@ -194,7 +194,10 @@ func (s *Store) BookAppointments(ctx context.Context, as []vax.Appointment, msgs
 		booked, err = tx.BookAppointments(ctx, as, msgs)
 		return err
 	})
-	return booked, err
+	if err != nil {
+		return nil, err // one transaction: nothing was booked
+	}
+	return booked, nil
 }
 
 func (s *Store) retry(ctx context.Context, attempt func() error) error {
