@@ -45,32 +45,19 @@ func createAlerts(t *testing.T, s vax.Store, subs ...vax.AlertSubscription) {
 
 func readAlert(t *testing.T, s vax.Store, id string) (vax.AlertSubscription, error) {
 	t.Helper()
-	var got vax.AlertSubscription
-	err := s.View(t.Context(), func(tx vax.Tx) (err error) {
-		got, err = tx.AlertSubscription(t.Context(), id)
-		return err
-	})
-	return got, err
+	return get(t, s, func(tx vax.Tx) (vax.AlertSubscription, error) { return tx.AlertSubscription(t.Context(), id) })
 }
 
 func alertsOf(t *testing.T, s vax.Store, acct string) []vax.AlertSubscription {
 	t.Helper()
-	var got []vax.AlertSubscription
-	view(t, s, func(tx vax.Tx) (err error) {
-		got, err = tx.AlertSubscriptionsOf(t.Context(), acct)
-		return err
-	})
-	return got
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.AlertSubscription, error) { return tx.AlertSubscriptionsOf(t.Context(), acct) })
 }
 
 // markTexted marks a subscription texted in its own committed transaction.
 func markTexted(t *testing.T, s vax.Store, id string, at time.Time, every time.Duration) (bool, error) {
 	t.Helper()
 	var marked bool
-	err := s.InTx(t.Context(), func(tx vax.Tx) (err error) {
-		marked, err = tx.MarkAlertTexted(t.Context(), id, at, every)
-		return err
-	})
+	err := s.InTx(t.Context(), func(tx vax.Tx) (err error) { marked, err = tx.MarkAlertTexted(t.Context(), id, at, every); return err })
 	return marked, err
 }
 
@@ -210,10 +197,7 @@ func testAlertCapRace(t *testing.T, open Opener) {
 func testAlertSubscriptions(t *testing.T, open Opener) {
 	s := newStore(t, open)
 	var none []vax.AlertSubscription
-	view(t, s, func(tx vax.Tx) (err error) {
-		none, err = tx.AlertSubscriptions(t.Context())
-		return err
-	})
+	view(t, s, func(tx vax.Tx) (err error) { none, err = tx.AlertSubscriptions(t.Context()); return err })
 	if len(none) != 0 {
 		t.Errorf("AlertSubscriptions, none: got %v", none)
 	}
@@ -223,10 +207,7 @@ func testAlertSubscriptions(t *testing.T, open Opener) {
 		t.Fatalf("MarkAlertTexted: %v", err)
 	}
 	var got []vax.AlertSubscription
-	view(t, s, func(tx vax.Tx) (err error) {
-		got, err = tx.AlertSubscriptions(t.Context())
-		return err
-	})
+	view(t, s, func(tx vax.Tx) (err error) { got, err = tx.AlertSubscriptions(t.Context()); return err })
 	texted := storedAlert(subs[1])
 	texted.LastTextedAt = whole(authT0.Add(time.Hour))
 	want := []vax.AlertSubscription{texted, storedAlert(subs[2]), storedAlert(subs[0])}

@@ -69,22 +69,12 @@ func storedAccount(a vax.Account) vax.Account {
 
 func readAccount(t *testing.T, s vax.Store, id string) (vax.Account, error) {
 	t.Helper()
-	var got vax.Account
-	err := s.View(t.Context(), func(tx vax.Tx) (err error) {
-		got, err = tx.Account(t.Context(), id)
-		return err
-	})
-	return got, err
+	return get(t, s, func(tx vax.Tx) (vax.Account, error) { return tx.Account(t.Context(), id) })
 }
 
 func readOTP(t *testing.T, s vax.Store, id string) (vax.OTPTxn, error) {
 	t.Helper()
-	var got vax.OTPTxn
-	err := s.View(t.Context(), func(tx vax.Tx) (err error) {
-		got, err = tx.OTPTxn(t.Context(), id)
-		return err
-	})
-	return got, err
+	return get(t, s, func(tx vax.Tx) (vax.OTPTxn, error) { return tx.OTPTxn(t.Context(), id) })
 }
 
 func testCreateAccount(t *testing.T, open Opener) {
@@ -425,10 +415,7 @@ func testDeleteOTPTxns(t *testing.T, open Opener) {
 			t.Errorf("kept txn %d: %v", i+1, err)
 		}
 	}
-	inTx(t, s, func(tx vax.Tx) (err error) {
-		n, err = tx.DeleteOTPTxns(t.Context(), authT0)
-		return err
-	})
+	inTx(t, s, func(tx vax.Tx) (err error) { n, err = tx.DeleteOTPTxns(t.Context(), authT0); return err })
 	if n != 0 {
 		t.Errorf("second DeleteOTPTxns = %d, want 0", n)
 	}
@@ -436,12 +423,7 @@ func testDeleteOTPTxns(t *testing.T, open Opener) {
 
 func revocations(t *testing.T, s vax.Store, after time.Time) []vax.Revocation {
 	t.Helper()
-	var got []vax.Revocation
-	view(t, s, func(tx vax.Tx) (err error) {
-		got, err = tx.Revocations(t.Context(), after)
-		return err
-	})
-	return got
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.Revocation, error) { return tx.Revocations(t.Context(), after) })
 }
 
 func testRevokeToken(t *testing.T, open Opener) {

@@ -88,16 +88,12 @@ func book(t *testing.T, s vax.Store, as ...vax.Appointment) {
 
 func readSession(t *testing.T, s vax.Store, id string) vax.Session {
 	t.Helper()
-	var se vax.Session
-	view(t, s, func(tx vax.Tx) (err error) { se, err = tx.Session(t.Context(), id); return err })
-	return se
+	return mustGet(t, s, func(tx vax.Tx) (vax.Session, error) { return tx.Session(t.Context(), id) })
 }
 
 func readAppointment(t *testing.T, s vax.Store, id string) (vax.Appointment, error) {
 	t.Helper()
-	var a vax.Appointment
-	err := s.View(t.Context(), func(tx vax.Tx) (err error) { a, err = tx.Appointment(t.Context(), id); return err })
-	return a, err
+	return get(t, s, func(tx vax.Tx) (vax.Appointment, error) { return tx.Appointment(t.Context(), id) })
 }
 
 func testCreateBeneficiary(t *testing.T, open Opener) {

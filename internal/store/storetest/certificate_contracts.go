@@ -44,12 +44,9 @@ func currentCertificate(t *testing.T, s vax.Store, ref string) (c vax.Certificat
 
 func superseded(t *testing.T, s vax.Store, since time.Time, limit int) []vax.Certificate {
 	t.Helper()
-	var out []vax.Certificate
-	view(t, s, func(tx vax.Tx) (err error) {
-		out, err = tx.SupersededCertificates(t.Context(), since, limit)
-		return err
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.Certificate, error) {
+		return tx.SupersededCertificates(t.Context(), since, limit)
 	})
-	return out
 }
 
 // storedCertificate is c as a store returns it once by superseded it (nil:

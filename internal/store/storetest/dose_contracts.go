@@ -24,9 +24,7 @@ const doseLot = "4121Z001"
 // doseFacts reads DoseFacts in a View.
 func doseFacts(t *testing.T, s vax.Store, ref string, centre int64, lot string) vax.DoseFacts {
 	t.Helper()
-	var f vax.DoseFacts
-	view(t, s, func(tx vax.Tx) (err error) { f, err = tx.DoseFacts(t.Context(), ref, centre, lot); return err })
-	return f
+	return mustGet(t, s, func(tx vax.Tx) (vax.DoseFacts, error) { return tx.DoseFacts(t.Context(), ref, centre, lot) })
 }
 
 func testDoseFacts(t *testing.T, open Opener) {
@@ -152,9 +150,7 @@ func testDoseFacts(t *testing.T, open Opener) {
 // centreOf reads one centre.
 func centreOf(t *testing.T, s vax.Store, id int64) vax.Centre {
 	t.Helper()
-	var c vax.Centre
-	view(t, s, func(tx vax.Tx) (err error) { c, err = tx.Centre(t.Context(), id); return err })
-	return c
+	return mustGet(t, s, func(tx vax.Tx) (vax.Centre, error) { return tx.Centre(t.Context(), id) })
 }
 
 // commitDose runs CommitDose in its own transaction.

@@ -93,6 +93,24 @@ func view(t *testing.T, s vax.Store, fn func(vax.Tx) error) {
 	}
 }
 
+// get runs read in its own View and returns what it read.
+func get[T any](t *testing.T, s vax.Store, read func(tx vax.Tx) (T, error)) (T, error) {
+	t.Helper()
+	var v T
+	err := s.View(t.Context(), func(tx vax.Tx) (err error) { v, err = read(tx); return err })
+	return v, err
+}
+
+// mustGet is get, failing the test on an error.
+func mustGet[T any](t *testing.T, s vax.Store, read func(tx vax.Tx) (T, error)) T {
+	t.Helper()
+	v, err := get(t, s, read)
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	return v
+}
+
 // txErr runs fn in its own InTx and returns the error, for the cases that
 // expect one.
 func txErr(t *testing.T, s vax.Store, fn func(ctx context.Context, tx vax.Tx) error) error {

@@ -56,11 +56,7 @@ func enqueue(t *testing.T, s vax.Store, ms ...vax.OutboxMessage) {
 // readMessage reads one message; NotFound when absent.
 func readMessage(t *testing.T, s vax.Store, id string) (vax.OutboxMessage, error) {
 	t.Helper()
-	var got []vax.OutboxMessage
-	err := s.View(t.Context(), func(tx vax.Tx) (err error) {
-		got, err = tx.Messages(t.Context(), []string{id})
-		return err
-	})
+	got, err := get(t, s, func(tx vax.Tx) ([]vax.OutboxMessage, error) { return tx.Messages(t.Context(), []string{id}) })
 	if err != nil {
 		return vax.OutboxMessage{}, err
 	}

@@ -97,16 +97,12 @@ func createReleases(t *testing.T, s vax.Store, rs ...vax.Release) {
 
 func readRelease(t *testing.T, s vax.Store, id string) (vax.Release, error) {
 	t.Helper()
-	var r vax.Release
-	err := s.View(t.Context(), func(tx vax.Tx) (err error) { r, err = tx.Release(t.Context(), id); return err })
-	return r, err
+	return get(t, s, func(tx vax.Tx) (vax.Release, error) { return tx.Release(t.Context(), id) })
 }
 
 func listReleases(t *testing.T, s vax.Store, status vax.ReleaseStatus) []vax.Release {
 	t.Helper()
-	var rs []vax.Release
-	view(t, s, func(tx vax.Tx) (err error) { rs, err = tx.Releases(t.Context(), status); return err })
-	return rs
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.Release, error) { return tx.Releases(t.Context(), status) })
 }
 
 func drawRelease(t *testing.T, s vax.Store, id string, at time.Time) {
@@ -125,16 +121,12 @@ func enter(t *testing.T, s vax.Store, e vax.ReleaseEntry) (vax.ReleaseEntry, boo
 
 func readEntry(t *testing.T, s vax.Store, id string) (vax.ReleaseEntry, error) {
 	t.Helper()
-	var e vax.ReleaseEntry
-	err := s.View(t.Context(), func(tx vax.Tx) (err error) { e, err = tx.ReleaseEntry(t.Context(), id); return err })
-	return e, err
+	return get(t, s, func(tx vax.Tx) (vax.ReleaseEntry, error) { return tx.ReleaseEntry(t.Context(), id) })
 }
 
 func listEntries(t *testing.T, s vax.Store, rel string) []vax.ReleaseEntry {
 	t.Helper()
-	var es []vax.ReleaseEntry
-	view(t, s, func(tx vax.Tx) (err error) { es, err = tx.ReleaseEntries(t.Context(), rel); return err })
-	return es
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.ReleaseEntry, error) { return tx.ReleaseEntries(t.Context(), rel) })
 }
 
 // lastSeq is the newest change's Seq (0 when none).

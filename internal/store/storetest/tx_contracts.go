@@ -59,13 +59,7 @@ func testSetMeta(t *testing.T, open Opener) {
 
 func states(t *testing.T, s vax.Store) []vax.State {
 	t.Helper()
-	var got []vax.State
-	view(t, s, func(tx vax.Tx) error {
-		var err error
-		got, err = tx.States(t.Context())
-		return err
-	})
-	return got
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.State, error) { return tx.States(t.Context()) })
 }
 
 func testPutState(t *testing.T, open Opener) {
@@ -120,13 +114,7 @@ func testStates(t *testing.T, open Opener) {
 
 func district(t *testing.T, s vax.Store, id int) (vax.District, error) {
 	t.Helper()
-	var got vax.District
-	err := s.View(t.Context(), func(tx vax.Tx) error {
-		var err error
-		got, err = tx.District(t.Context(), id)
-		return err
-	})
-	return got, err
+	return get(t, s, func(tx vax.Tx) (vax.District, error) { return tx.District(t.Context(), id) })
 }
 
 func testPutDistrict(t *testing.T, open Opener) {
@@ -207,13 +195,7 @@ func testDistricts(t *testing.T, open Opener) {
 
 func vaccines(t *testing.T, s vax.Store) []vax.Vaccine {
 	t.Helper()
-	var got []vax.Vaccine
-	view(t, s, func(tx vax.Tx) error {
-		var err error
-		got, err = tx.Vaccines(t.Context())
-		return err
-	})
-	return got
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.Vaccine, error) { return tx.Vaccines(t.Context()) })
 }
 
 func testPutVaccine(t *testing.T, open Opener) {
@@ -252,13 +234,7 @@ func testVaccines(t *testing.T, open Opener) {
 
 func getCentre(t *testing.T, s vax.Store, id int64) (vax.Centre, error) {
 	t.Helper()
-	var got vax.Centre
-	err := s.View(t.Context(), func(tx vax.Tx) error {
-		var err error
-		got, err = tx.Centre(t.Context(), id)
-		return err
-	})
-	return got, err
+	return get(t, s, func(tx vax.Tx) (vax.Centre, error) { return tx.Centre(t.Context(), id) })
 }
 
 func testCreateCentre(t *testing.T, open Opener) {
@@ -428,13 +404,7 @@ func testCentre(t *testing.T, open Opener) {
 
 func listCentres(t *testing.T, s vax.Store, q vax.CentreQuery) []vax.Centre {
 	t.Helper()
-	var got []vax.Centre
-	view(t, s, func(tx vax.Tx) error {
-		var err error
-		got, err = tx.Centres(t.Context(), q)
-		return err
-	})
-	return got
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.Centre, error) { return tx.Centres(t.Context(), q) })
 }
 
 func testCentres(t *testing.T, open Opener) {
@@ -543,13 +513,7 @@ func testCentres(t *testing.T, open Opener) {
 
 func getSession(t *testing.T, s vax.Store, id string) (vax.Session, error) {
 	t.Helper()
-	var got vax.Session
-	err := s.View(t.Context(), func(tx vax.Tx) error {
-		var err error
-		got, err = tx.Session(t.Context(), id)
-		return err
-	})
-	return got, err
+	return get(t, s, func(tx vax.Tx) (vax.Session, error) { return tx.Session(t.Context(), id) })
 }
 
 func testCreateSession(t *testing.T, open Opener) {
@@ -702,13 +666,7 @@ func testSession(t *testing.T, open Opener) {
 
 func listSessions(t *testing.T, s vax.Store, q vax.SessionQuery) []vax.Session {
 	t.Helper()
-	var got []vax.Session
-	view(t, s, func(tx vax.Tx) error {
-		var err error
-		got, err = tx.Sessions(t.Context(), q)
-		return err
-	})
-	return got
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.Session, error) { return tx.Sessions(t.Context(), q) })
 }
 
 func testSessions(t *testing.T, open Opener) {

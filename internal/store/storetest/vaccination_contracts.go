@@ -81,16 +81,12 @@ func createStaff(t *testing.T, s vax.Store, ss ...vax.Staff) {
 
 func readStaff(t *testing.T, s vax.Store, id string) (vax.Staff, error) {
 	t.Helper()
-	var got vax.Staff
-	err := s.View(t.Context(), func(tx vax.Tx) (err error) { got, err = tx.Staff(t.Context(), id); return err })
-	return got, err
+	return get(t, s, func(tx vax.Tx) (vax.Staff, error) { return tx.Staff(t.Context(), id) })
 }
 
 func listStaff(t *testing.T, s vax.Store, q vax.StaffQuery) []vax.Staff {
 	t.Helper()
-	var got []vax.Staff
-	view(t, s, func(tx vax.Tx) (err error) { got, err = tx.StaffList(t.Context(), q); return err })
-	return got
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.Staff, error) { return tx.StaffList(t.Context(), q) })
 }
 
 func staffIDs(ss []vax.Staff) []string {
@@ -331,9 +327,7 @@ func createLots(t *testing.T, s vax.Store, ls ...vax.Lot) {
 
 func readLot(t *testing.T, s vax.Store, centre int64, number string) (vax.Lot, error) {
 	t.Helper()
-	var got vax.Lot
-	err := s.View(t.Context(), func(tx vax.Tx) (err error) { got, err = tx.Lot(t.Context(), centre, number); return err })
-	return got, err
+	return get(t, s, func(tx vax.Tx) (vax.Lot, error) { return tx.Lot(t.Context(), centre, number) })
 }
 
 func testCreateLot(t *testing.T, open Opener) {
@@ -476,16 +470,12 @@ func recordDoses(t *testing.T, s vax.Store, ds ...vax.Dose) {
 
 func readDose(t *testing.T, s vax.Store, id string) (vax.Dose, error) {
 	t.Helper()
-	var got vax.Dose
-	err := s.View(t.Context(), func(tx vax.Tx) (err error) { got, err = tx.Dose(t.Context(), id); return err })
-	return got, err
+	return get(t, s, func(tx vax.Tx) (vax.Dose, error) { return tx.Dose(t.Context(), id) })
 }
 
 func dosesOf(t *testing.T, s vax.Store, ref string) []vax.Dose {
 	t.Helper()
-	var got []vax.Dose
-	view(t, s, func(tx vax.Tx) (err error) { got, err = tx.DosesOf(t.Context(), ref); return err })
-	return got
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.Dose, error) { return tx.DosesOf(t.Context(), ref) })
 }
 
 func testRecordDose(t *testing.T, open Opener) {
@@ -765,9 +755,7 @@ func recordEvents(t *testing.T, s vax.Store, es ...vax.AdverseEvent) {
 
 func adverseEvents(t *testing.T, s vax.Store, q vax.AdverseEventQuery) []vax.AdverseEvent {
 	t.Helper()
-	var got []vax.AdverseEvent
-	view(t, s, func(tx vax.Tx) (err error) { got, err = tx.AdverseEvents(t.Context(), q); return err })
-	return got
+	return mustGet(t, s, func(tx vax.Tx) ([]vax.AdverseEvent, error) { return tx.AdverseEvents(t.Context(), q) })
 }
 
 func testRecordAdverseEvent(t *testing.T, open Opener) {
