@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -81,13 +80,7 @@ func (t *tx) AlertSubscription(ctx context.Context, id string) (vax.AlertSubscri
 	}
 	s, err := scanAlertSubscription(t.tx.QueryRow(ctx,
 		"SELECT "+alertCols+" FROM alert_subscriptions WHERE id = $1::uuid", planEach, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.AlertSubscription{}, vax.Errorf(vax.NotFound, "alert subscription not found")
-	}
-	if err != nil {
-		return vax.AlertSubscription{}, dbErr(err, "read alert subscription")
-	}
-	return s, nil
+	return one(s, err, "alert subscription not found", "read alert subscription")
 }
 
 // DeleteAlertSubscription deletes one subscription and records its change.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"hash/fnv"
 	"time"
 
@@ -93,26 +92,14 @@ func (t *tx) Account(ctx context.Context, id string) (vax.Account, error) {
 		return vax.Account{}, vax.Errorf(vax.NotFound, "account not found")
 	}
 	a, err := scanAccount(t.tx.QueryRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE id = $1::uuid", planEach, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.Account{}, vax.Errorf(vax.NotFound, "account not found")
-	}
-	if err != nil {
-		return vax.Account{}, dbErr(err, "read account")
-	}
-	return a, nil
+	return one(a, err, "account not found", "read account")
 }
 
 // AccountByMobile returns the account whose mobile hash is one of hashes.
 func (t *tx) AccountByMobile(ctx context.Context, hashes []string) (vax.Account, error) {
 	a, err := scanAccount(t.tx.QueryRow(ctx, "SELECT "+accountCols+
 		" FROM accounts WHERE mobile_hash = ANY($1) ORDER BY created_at, id LIMIT 1", planEach, hashes))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.Account{}, vax.Errorf(vax.NotFound, "account not found")
-	}
-	if err != nil {
-		return vax.Account{}, dbErr(err, "find account by mobile")
-	}
-	return a, nil
+	return one(a, err, "account not found", "find account by mobile")
 }
 
 // CreateOTPTxn inserts o; Conflict if its id is taken.
@@ -150,13 +137,7 @@ func (t *tx) OTPTxn(ctx context.Context, id string) (vax.OTPTxn, error) {
 		q += " FOR UPDATE"
 	}
 	o, err := scanOTP(t.tx.QueryRow(ctx, q, planEach, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.OTPTxn{}, vax.Errorf(vax.NotFound, "OTP transaction not found")
-	}
-	if err != nil {
-		return vax.OTPTxn{}, dbErr(err, "read OTP transaction")
-	}
-	return o, nil
+	return one(o, err, "OTP transaction not found", "read OTP transaction")
 }
 
 // UpdateOTPTxn stores o's attempts and use time.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -47,13 +46,7 @@ func (t *tx) CreateBeneficiary(ctx context.Context, b vax.Beneficiary) error {
 func (t *tx) Beneficiary(ctx context.Context, ref string) (vax.Beneficiary, error) {
 	b, err := scanBeneficiary(t.tx.QueryRow(ctx,
 		`SELECT `+beneficiaryCols+` FROM beneficiaries WHERE ref = $1`, ref))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.Beneficiary{}, vax.Errorf(vax.NotFound, "beneficiary not found")
-	}
-	if err != nil {
-		return vax.Beneficiary{}, dbErr(err, "read beneficiary")
-	}
-	return b, nil
+	return one(b, err, "beneficiary not found", "read beneficiary")
 }
 
 // BeneficiariesOf lists an account's beneficiaries, oldest first.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,13 +108,7 @@ func sendIssue(br pgx.BatchResults, n int) (inserted bool, err error) {
 func (t *tx) CurrentCertificate(ctx context.Context, ref string) (vax.Certificate, error) {
 	c, err := scanCertificate(t.tx.QueryRow(ctx, `SELECT `+certificateCols+`
 		FROM certificates WHERE ref = $1 AND superseded_by IS NULL`, planEach, ref))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.Certificate{}, vax.Errorf(vax.NotFound, "no certificate issued yet")
-	}
-	if err != nil {
-		return vax.Certificate{}, dbErr(err, "read current certificate")
-	}
-	return c, nil
+	return one(c, err, "no certificate issued yet", "read current certificate")
 }
 
 // Certificate returns one certificate; NotFound when unknown (or not a
@@ -126,13 +119,7 @@ func (t *tx) Certificate(ctx context.Context, id string) (vax.Certificate, error
 	}
 	c, err := scanCertificate(t.tx.QueryRow(ctx, `SELECT `+certificateCols+`
 		FROM certificates WHERE id = $1::uuid`, planEach, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.Certificate{}, vax.Errorf(vax.NotFound, "certificate not found")
-	}
-	if err != nil {
-		return vax.Certificate{}, dbErr(err, "read certificate")
-	}
-	return c, nil
+	return one(c, err, "certificate not found", "read certificate")
 }
 
 // SupersededCertificates lists certificates superseded after since, oldest

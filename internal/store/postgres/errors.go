@@ -75,3 +75,17 @@ func retryable(err error) bool {
 func errReadOnly(method string) error {
 	return vax.Errorf(vax.Internal, "%s: write in a read-only transaction", method)
 }
+
+// one returns what a single-row read scanned, or its error: a NotFound
+// saying notFound when there was no row, any other failure as dbErr names
+// it for what.
+func one[T any](v T, err error, notFound, what string) (T, error) {
+	var zero T
+	if errors.Is(err, pgx.ErrNoRows) {
+		return zero, vax.Errorf(vax.NotFound, "%s", notFound)
+	}
+	if err != nil {
+		return zero, dbErr(err, what)
+	}
+	return v, nil
+}

@@ -178,13 +178,7 @@ func (t *tx) Release(ctx context.Context, id string) (vax.Release, error) {
 		q += " FOR UPDATE"
 	}
 	r, err := scanRelease(t.tx.QueryRow(ctx, q, strings.ToLower(id)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.Release{}, vax.Errorf(vax.NotFound, "release not found")
-	}
-	if err != nil {
-		return vax.Release{}, dbErr(err, "read release")
-	}
-	return r, nil
+	return one(r, err, "release not found", "read release")
 }
 
 // ReleaseOfSession returns the release that holds or held a session.
@@ -194,13 +188,7 @@ func (t *tx) ReleaseOfSession(ctx context.Context, sessionID string) (vax.Releas
 	}
 	r, err := scanRelease(t.tx.QueryRow(ctx, "SELECT "+releaseCols+` FROM releases r
 		JOIN release_sessions h ON h.release_id = r.id WHERE h.session_id = $1`, strings.ToLower(sessionID)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.Release{}, vax.Errorf(vax.NotFound, "session in no release")
-	}
-	if err != nil {
-		return vax.Release{}, dbErr(err, "read release of session")
-	}
-	return r, nil
+	return one(r, err, "session in no release", "read release of session")
 }
 
 // Releases lists releases by release time then id, of one status or all.
@@ -295,13 +283,7 @@ func (t *tx) ReleaseEntry(ctx context.Context, id string) (vax.ReleaseEntry, err
 	}
 	e, err := scanEntry(t.tx.QueryRow(ctx, "SELECT "+entryCols+" FROM release_entries e WHERE e.id = $1",
 		strings.ToLower(id)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.ReleaseEntry{}, vax.Errorf(vax.NotFound, "release entry not found")
-	}
-	if err != nil {
-		return vax.ReleaseEntry{}, dbErr(err, "read release entry")
-	}
-	return e, nil
+	return one(e, err, "release entry not found", "read release entry")
 }
 
 // ReleaseEntries lists a release's entries by arrival then id.

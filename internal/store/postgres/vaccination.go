@@ -103,13 +103,7 @@ func (t *tx) Staff(ctx context.Context, id string) (vax.Staff, error) {
 		return vax.Staff{}, vax.Errorf(vax.NotFound, "staff member not found")
 	}
 	s, err := scanStaff(t.tx.QueryRow(ctx, "SELECT "+staffCols+" FROM staff s WHERE s.id = $1::uuid", id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.Staff{}, vax.Errorf(vax.NotFound, "staff member not found")
-	}
-	if err != nil {
-		return vax.Staff{}, dbErr(err, "read staff member")
-	}
-	return s, nil
+	return one(s, err, "staff member not found", "read staff member")
 }
 
 // StaffByMobile returns the staff member whose mobile hash is one of
@@ -117,13 +111,7 @@ func (t *tx) Staff(ctx context.Context, id string) (vax.Staff, error) {
 func (t *tx) StaffByMobile(ctx context.Context, hashes []string) (vax.Staff, error) {
 	s, err := scanStaff(t.tx.QueryRow(ctx, "SELECT "+staffCols+
 		" FROM staff s WHERE s.mobile_hash = ANY($1) ORDER BY s.created_at, s.id LIMIT 1", hashes))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.Staff{}, vax.Errorf(vax.NotFound, "staff member not found")
-	}
-	if err != nil {
-		return vax.Staff{}, dbErr(err, "find staff by mobile")
-	}
-	return s, nil
+	return one(s, err, "staff member not found", "find staff by mobile")
 }
 
 // StaffList lists staff matching q, by id. An area matches the admins
@@ -324,13 +312,7 @@ func (t *tx) Dose(ctx context.Context, id string) (vax.Dose, error) {
 		return vax.Dose{}, vax.Errorf(vax.NotFound, "dose record not found")
 	}
 	d, err := scanDose(t.tx.QueryRow(ctx, "SELECT d.ref, "+doseCols+" FROM doses d WHERE d.id = $1::uuid", planEach, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return vax.Dose{}, vax.Errorf(vax.NotFound, "dose record not found")
-	}
-	if err != nil {
-		return vax.Dose{}, dbErr(err, "read dose record")
-	}
-	return d, nil
+	return one(d, err, "dose record not found", "read dose record")
 }
 
 // DosesOf lists a beneficiary's dose records in dose order (the unique

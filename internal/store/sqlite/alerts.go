@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -72,13 +71,7 @@ func (t *tx) alertSubscriptions(ctx context.Context, where string, args ...any) 
 func (t *tx) AlertSubscription(ctx context.Context, id string) (vax.AlertSubscription, error) {
 	s, err := scanAlertSubscription(t.tx.QueryRowContext(ctx,
 		`SELECT `+alertCols+` FROM alert_subscriptions WHERE id = ?`, strings.ToLower(id)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.AlertSubscription{}, vax.Errorf(vax.NotFound, "alert subscription not found")
-	}
-	if err != nil {
-		return vax.AlertSubscription{}, fmt.Errorf("sqlite: %w", dbErr(err, "read alert subscription"))
-	}
-	return s, nil
+	return one(s, err, "alert subscription not found", "read alert subscription")
 }
 
 // DeleteAlertSubscription deletes one subscription and records its change.

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -77,13 +76,7 @@ func scanAccount(sc scanner) (vax.Account, error) {
 func (t *tx) Account(ctx context.Context, id string) (vax.Account, error) {
 	a, err := scanAccount(t.tx.QueryRowContext(ctx,
 		`SELECT `+accountCols+` FROM accounts WHERE id = ?`, strings.ToLower(id)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.Account{}, vax.Errorf(vax.NotFound, "account not found")
-	}
-	if err != nil {
-		return vax.Account{}, fmt.Errorf("sqlite: %w", dbErr(err, "read account"))
-	}
-	return a, nil
+	return one(a, err, "account not found", "read account")
 }
 
 // AccountByMobile returns the account whose mobile hash is one of hashes.
@@ -94,13 +87,7 @@ func (t *tx) AccountByMobile(ctx context.Context, hashes []string) (vax.Account,
 	a, err := scanAccount(t.tx.QueryRowContext(ctx,
 		`SELECT `+accountCols+` FROM accounts WHERE mobile_hash IN (`+placeholders(len(hashes))+`)
 		 ORDER BY created_at, id LIMIT 1`, anyStrings(hashes)...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.Account{}, vax.Errorf(vax.NotFound, "account not found")
-	}
-	if err != nil {
-		return vax.Account{}, fmt.Errorf("sqlite: %w", dbErr(err, "find account by mobile"))
-	}
-	return a, nil
+	return one(a, err, "account not found", "find account by mobile")
 }
 
 // CreateOTPTxn inserts o; Conflict if its id is taken.
@@ -140,13 +127,7 @@ func scanOTP(sc scanner) (vax.OTPTxn, error) {
 func (t *tx) OTPTxn(ctx context.Context, id string) (vax.OTPTxn, error) {
 	o, err := scanOTP(t.tx.QueryRowContext(ctx,
 		`SELECT `+otpCols+` FROM otp_txns WHERE id = ?`, strings.ToLower(id)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.OTPTxn{}, vax.Errorf(vax.NotFound, "OTP transaction not found")
-	}
-	if err != nil {
-		return vax.OTPTxn{}, fmt.Errorf("sqlite: %w", dbErr(err, "read OTP transaction"))
-	}
-	return o, nil
+	return one(o, err, "OTP transaction not found", "read OTP transaction")
 }
 
 // UpdateOTPTxn stores o's attempts and use time.

@@ -78,13 +78,7 @@ func (t *tx) ReserveBeneficiary(ctx context.Context, accountID string, hashes []
 func (t *tx) Beneficiary(ctx context.Context, ref string) (vax.Beneficiary, error) {
 	b, err := scanBeneficiary(t.tx.QueryRowContext(ctx,
 		`SELECT `+beneficiaryCols+` FROM beneficiaries WHERE ref = ?`, ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.Beneficiary{}, vax.Errorf(vax.NotFound, "beneficiary not found")
-	}
-	if err != nil {
-		return vax.Beneficiary{}, fmt.Errorf("sqlite: %w", dbErr(err, "read beneficiary"))
-	}
-	return b, nil
+	return one(b, err, "beneficiary not found", "read beneficiary")
 }
 
 // BeneficiariesOf lists an account's beneficiaries, oldest first.

@@ -67,26 +67,14 @@ func (t *tx) IssueCertificate(ctx context.Context, c vax.Certificate) error {
 func (t *tx) CurrentCertificate(ctx context.Context, ref string) (vax.Certificate, error) {
 	c, err := scanCertificate(t.tx.QueryRowContext(ctx, `SELECT `+certificateCols+`
 		FROM certificates WHERE ref = ? AND superseded_by IS NULL`, ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.Certificate{}, vax.Errorf(vax.NotFound, "no certificate issued yet")
-	}
-	if err != nil {
-		return vax.Certificate{}, fmt.Errorf("sqlite: %w", dbErr(err, "read current certificate"))
-	}
-	return c, nil
+	return one(c, err, "no certificate issued yet", "read current certificate")
 }
 
 // Certificate returns one certificate; NotFound when unknown.
 func (t *tx) Certificate(ctx context.Context, id string) (vax.Certificate, error) {
 	c, err := scanCertificate(t.tx.QueryRowContext(ctx, `SELECT `+certificateCols+`
 		FROM certificates WHERE id = ?`, strings.ToLower(id)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.Certificate{}, vax.Errorf(vax.NotFound, "certificate not found")
-	}
-	if err != nil {
-		return vax.Certificate{}, fmt.Errorf("sqlite: %w", dbErr(err, "read certificate"))
-	}
-	return c, nil
+	return one(c, err, "certificate not found", "read certificate")
 }
 
 // SupersededCertificates lists certificates superseded after since, oldest

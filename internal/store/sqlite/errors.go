@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/vaxport/vaxport/internal/vax"
 	"modernc.org/sqlite"
@@ -56,4 +57,18 @@ func retryable(err error) bool {
 		return true
 	}
 	return false
+}
+
+// one returns what a single-row read scanned, or its error: a NotFound
+// saying notFound when there was no row, any other failure as dbErr names
+// it for what.
+func one[T any](v T, err error, notFound, what string) (T, error) {
+	var zero T
+	if errors.Is(err, sql.ErrNoRows) {
+		return zero, vax.Errorf(vax.NotFound, "%s", notFound)
+	}
+	if err != nil {
+		return zero, fmt.Errorf("sqlite: %w", dbErr(err, what))
+	}
+	return v, nil
 }

@@ -142,26 +142,14 @@ func (t *tx) CreateRelease(ctx context.Context, r vax.Release) error {
 func (t *tx) Release(ctx context.Context, id string) (vax.Release, error) {
 	r, err := scanRelease(t.tx.QueryRowContext(ctx, `SELECT `+releaseCols+` FROM releases r WHERE r.id = ?`,
 		strings.ToLower(id)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.Release{}, vax.Errorf(vax.NotFound, "release not found")
-	}
-	if err != nil {
-		return vax.Release{}, fmt.Errorf("sqlite: %w", dbErr(err, "read release"))
-	}
-	return r, nil
+	return one(r, err, "release not found", "read release")
 }
 
 // ReleaseOfSession returns the release that holds or held a session.
 func (t *tx) ReleaseOfSession(ctx context.Context, sessionID string) (vax.Release, error) {
 	r, err := scanRelease(t.tx.QueryRowContext(ctx, `SELECT `+releaseCols+` FROM releases r
 		JOIN release_sessions h ON h.release_id = r.id WHERE h.session_id = ?`, strings.ToLower(sessionID)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.Release{}, vax.Errorf(vax.NotFound, "session in no release")
-	}
-	if err != nil {
-		return vax.Release{}, fmt.Errorf("sqlite: %w", dbErr(err, "read release of session"))
-	}
-	return r, nil
+	return one(r, err, "session in no release", "read release of session")
 }
 
 // Releases lists releases by release time then id, of one status or all.
@@ -252,13 +240,7 @@ func (t *tx) EnterRelease(ctx context.Context, e vax.ReleaseEntry) (vax.ReleaseE
 func (t *tx) ReleaseEntry(ctx context.Context, id string) (vax.ReleaseEntry, error) {
 	e, err := scanEntry(t.tx.QueryRowContext(ctx, `SELECT `+entryCols+` FROM release_entries WHERE id = ?`,
 		strings.ToLower(id)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.ReleaseEntry{}, vax.Errorf(vax.NotFound, "release entry not found")
-	}
-	if err != nil {
-		return vax.ReleaseEntry{}, fmt.Errorf("sqlite: %w", dbErr(err, "read release entry"))
-	}
-	return e, nil
+	return one(e, err, "release entry not found", "read release entry")
 }
 
 // ReleaseEntries lists a release's entries by arrival then id.

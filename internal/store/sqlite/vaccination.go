@@ -238,13 +238,7 @@ func (t *tx) CreateLot(ctx context.Context, l vax.Lot) error {
 func (t *tx) Lot(ctx context.Context, centreID int64, number string) (vax.Lot, error) {
 	l, err := scanLot(t.tx.QueryRowContext(ctx, `SELECT `+lotCols+` FROM lots WHERE centre_id = ? AND number = ?`,
 		centreID, number))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.Lot{}, vax.Errorf(vax.NotFound, "lot not found")
-	}
-	if err != nil {
-		return vax.Lot{}, fmt.Errorf("sqlite: %w", dbErr(err, "read lot"))
-	}
-	return l, nil
+	return one(l, err, "lot not found", "read lot")
 }
 
 // Lots lists a centre's lots by number.
@@ -316,13 +310,7 @@ func (t *tx) RecordDose(ctx context.Context, d vax.Dose) error {
 // Dose returns one dose record; NotFound when unknown.
 func (t *tx) Dose(ctx context.Context, id string) (vax.Dose, error) {
 	d, err := scanDose(t.tx.QueryRowContext(ctx, `SELECT `+doseCols+` FROM doses WHERE id = ?`, strings.ToLower(id)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return vax.Dose{}, vax.Errorf(vax.NotFound, "dose record not found")
-	}
-	if err != nil {
-		return vax.Dose{}, fmt.Errorf("sqlite: %w", dbErr(err, "read dose"))
-	}
-	return d, nil
+	return one(d, err, "dose record not found", "read dose")
 }
 
 // DosesOf lists a beneficiary's dose records in dose order.
