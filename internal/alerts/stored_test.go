@@ -18,9 +18,7 @@ import (
 	"github.com/vaxport/vaxport/internal/masterdata"
 	"github.com/vaxport/vaxport/internal/search"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
-	"github.com/vaxport/vaxport/internal/store/postgres"
-	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
-	"github.com/vaxport/vaxport/internal/store/sqlite"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -222,7 +220,7 @@ func (f *storedFixture) settle(t *testing.T) {
 
 func TestStoredSubscriptionTexts(t *testing.T) {
 	clock := vax.NewManualClock(start)
-	f := newStoredFixture(t, clock, openSQLiteHandles(t, clock, 1)...)
+	f := newStoredFixture(t, clock, openHandles(t, "sqlite", clock, 1)...)
 	covaxin45 := f.subscribe(t, 0, citizen, alerts.Filter{DistrictID: ernakulam, Age: 45, Dose: 1, Vaccine: "covaxin"})
 	f.subscribe(t, 0, citizen, alerts.Filter{DistrictID: kottayam, Age: 45})        // another district
 	f.subscribe(t, 0, citizen, alerts.Filter{DistrictID: ernakulam, Age: 30})       // too young for 45+
@@ -269,13 +267,10 @@ func TestStoredSubscriptionTexts(t *testing.T) {
 // TestStoredSubscriptionOncePerDeployment runs two nodes on one database:
 // both see every release, and each stored subscription is texted once.
 func TestStoredSubscriptionOncePerDeployment(t *testing.T) {
-	for _, b := range []struct {
-		name string
-		open func(t *testing.T, clock vax.Clock, n int) []vax.Store
-	}{{"sqlite", openSQLiteHandles}, {"postgres", openPostgresHandles}} {
-		t.Run(b.name, func(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
 			clock := vax.NewManualClock(start)
-			f := newStoredFixture(t, clock, b.open(t, clock, 2)...)
+			f := newStoredFixture(t, clock, openHandles(t, backend, clock, 2)...)
 			a, other := f.nodes[0], f.nodes[1]
 			const subs = 4
 			var ids []string
@@ -342,7 +337,7 @@ func waitStored(t *testing.T, hub *alerts.Hub, n int) {
 
 func TestStoredSubscriptionRules(t *testing.T) {
 	clock := vax.NewManualClock(start)
-	f := newStoredFixture(t, clock, openSQLiteHandles(t, clock, 1)...)
+	f := newStoredFixture(t, clock, openHandles(t, "sqlite", clock, 1)...)
 	hub, ctx := f.nodes[0].hub, t.Context()
 	bad := []struct {
 		name string
@@ -399,45 +394,13 @@ func TestStoredSubscriptionRules(t *testing.T) {
 	}
 }
 
-// openSQLiteHandles opens n handles on one new, migrated SQLite file.
-func openSQLiteHandles(t *testing.T, clock vax.Clock, n int) []vax.Store {
+// openHandles opens n handles on one fresh store of the backend's kind.
+func openHandles(t *testing.T, backend string, clock vax.Clock, n int) []vax.Store {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "vaxport.db")
+	open := backendtest.Handles(t, backend, clock)
 	var out []vax.Store
-	for i := range n {
-		s, err := sqlite.Open(context.Background(), path, sqlite.Options{Clock: clock})
-		if err != nil {
-			t.Fatalf("open sqlite: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if i == 0 {
-			if err := s.Migrate(context.Background()); err != nil {
-				t.Fatalf("migrate sqlite: %v", err)
-			}
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// openPostgresHandles opens n handles (connection pools) on one new,
-// migrated PostgreSQL schema; it skips without VAXPORT_TEST_POSTGRES.
-func openPostgresHandles(t *testing.T, clock vax.Clock, n int) []vax.Store {
-	t.Helper()
-	dsn := pgtest.DSN(t)
-	var out []vax.Store
-	for i := range n {
-		s, err := postgres.Open(context.Background(), dsn, postgres.Options{Clock: clock})
-		if err != nil {
-			t.Fatalf("open postgres: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if i == 0 {
-			if err := s.Migrate(context.Background()); err != nil {
-				t.Fatalf("migrate postgres: %v", err)
-			}
-		}
-		out = append(out, s)
+	for range n {
+		out = append(out, open())
 	}
 	return out
 }

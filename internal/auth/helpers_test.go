@@ -13,9 +13,7 @@ import (
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/sms/outbox"
 	"github.com/vaxport/vaxport/internal/sms/outbox/outboxtest"
-	"github.com/vaxport/vaxport/internal/store/postgres"
-	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
-	"github.com/vaxport/vaxport/internal/store/sqlite"
+	"github.com/vaxport/vaxport/internal/store/backendtest"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -38,43 +36,15 @@ type backend struct {
 
 // sqliteBackend is a fresh SQLite database in a temp dir.
 func sqliteBackend(t testing.TB, clock vax.Clock) backend {
-	path := filepath.Join(t.TempDir(), "vaxport.db")
-	migrated := false
-	return backend{name: "sqlite", open: func(t testing.TB) vax.Store {
-		s, err := sqlite.Open(t.Context(), path, sqlite.Options{Clock: clock})
-		if err != nil {
-			t.Fatalf("open sqlite: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if !migrated {
-			if err := s.Migrate(t.Context()); err != nil {
-				t.Fatalf("migrate: %v", err)
-			}
-			migrated = true
-		}
-		return s
-	}}
+	open := backendtest.Handles(t, "sqlite", clock)
+	return backend{name: "sqlite", open: func(testing.TB) vax.Store { return open() }}
 }
 
 // postgresBackend is a fresh PostgreSQL schema; it skips when
 // VAXPORT_TEST_POSTGRES is unset.
 func postgresBackend(t testing.TB, clock vax.Clock) backend {
-	dsn := pgtest.DSN(t)
-	migrated := false
-	return backend{name: "postgres", open: func(t testing.TB) vax.Store {
-		s, err := postgres.Open(t.Context(), dsn, postgres.Options{Clock: clock})
-		if err != nil {
-			t.Fatalf("open postgres: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if !migrated {
-			if err := s.Migrate(t.Context()); err != nil {
-				t.Fatalf("migrate: %v", err)
-			}
-			migrated = true
-		}
-		return s
-	}}
+	open := backendtest.Handles(t, "postgres", clock)
+	return backend{name: "postgres", open: func(testing.TB) vax.Store { return open() }}
 }
 
 func newKeys(t testing.TB) *keyring.Keyring {

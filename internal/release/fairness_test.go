@@ -218,7 +218,7 @@ func TestFairnessPostgres(t *testing.T) {
 	var sum tally
 	for run := range 3 {
 		t.Run("", func(t *testing.T) {
-			sum.add(fairRun(t, uint64(1000+run), handles(t, "postgres")))
+			sum.add(fairRun(t, uint64(1000+run), backendtest.Handles(t, "postgres", nil)))
 		})
 		if t.Failed() {
 			return

@@ -13,9 +13,6 @@ import (
 	"github.com/vaxport/vaxport/internal/keyring"
 	"github.com/vaxport/vaxport/internal/release"
 	"github.com/vaxport/vaxport/internal/store/backendtest"
-	"github.com/vaxport/vaxport/internal/store/postgres"
-	"github.com/vaxport/vaxport/internal/store/postgres/pgtest"
-	"github.com/vaxport/vaxport/internal/store/sqlite"
 	"github.com/vaxport/vaxport/internal/vax"
 )
 
@@ -24,41 +21,6 @@ var ist = time.FixedZone("IST", 5*3600+1800)
 // t0 is 10:00 IST on 1 June 2021, when the tests begin; their sessions
 // are the next day.
 var t0 = time.Date(2021, time.June, 1, 10, 0, 0, 0, ist)
-
-// migrator is what both stores offer beyond vax.Store to set up their
-// schema.
-type migrator interface{ Migrate(context.Context) error }
-
-// handles returns a function that opens another handle on one fresh,
-// migrated store of the backend's kind: nodes of one deployment.
-func handles(t *testing.T, backend string) func() vax.Store {
-	t.Helper()
-	var open func() (vax.Store, error)
-	migrated := false
-	switch backend {
-	case "sqlite":
-		path := filepath.Join(t.TempDir(), "vaxport.db")
-		open = func() (vax.Store, error) { return sqlite.Open(t.Context(), path, sqlite.Options{}) }
-	case "postgres":
-		dsn := pgtest.DSN(t)
-		open = func() (vax.Store, error) { return postgres.Open(t.Context(), dsn, postgres.Options{}) }
-	}
-	return func() vax.Store {
-		t.Helper()
-		st, err := open()
-		if err != nil {
-			t.Fatalf("open %s: %v", backend, err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if !migrated {
-			if err := st.(migrator).Migrate(t.Context()); err != nil {
-				t.Fatalf("migrate %s: %v", backend, err)
-			}
-			migrated = true
-		}
-		return st
-	}
-}
 
 // env is a store with master data and one centre, shared by the nodes of
 // a test.

@@ -367,7 +367,7 @@ func TestDrawRace(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			ctx := t.Context()
-			open := handles(t, backend)
+			open := backendtest.Handles(t, backend, nil)
 			clock := vax.NewManualClock(t0)
 			e := newEnv(t, open(), clock)
 			nodes := []node{e.node(t, nil, "a", nil), e.node(t, open(), "b", nil)}

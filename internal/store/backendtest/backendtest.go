@@ -37,30 +37,50 @@ func Postgres(t testing.TB) vax.Store { return OpenPostgres(t, nil) }
 
 // OpenSQLite is SQLite with the store stamping changes with clock (nil:
 // the system clock).
-func OpenSQLite(t testing.TB, clock vax.Clock) vax.Store {
-	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "vaxport.db"), sqlite.Options{Clock: clock})
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate sqlite: %v", err)
-	}
-	return s
-}
+func OpenSQLite(t testing.TB, clock vax.Clock) vax.Store { return Handles(t, "sqlite", clock)() }
 
 // OpenPostgres is Postgres with the store stamping changes with clock
 // (nil: the system clock).
-func OpenPostgres(t testing.TB, clock vax.Clock) vax.Store {
+func OpenPostgres(t testing.TB, clock vax.Clock) vax.Store { return Handles(t, "postgres", clock)() }
+
+// Handles returns a function that opens another handle on one fresh store
+// of the backend's kind ("sqlite" or "postgres"), migrated by the first:
+// the nodes of one deployment. Each handle stamps changes with clock (nil:
+// the system clock) and is closed at the test's cleanup. PostgreSQL skips
+// unless VAXPORT_TEST_POSTGRES is set.
+func Handles(t testing.TB, backend string, clock vax.Clock) func() vax.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), pgtest.DSN(t), postgres.Options{Clock: clock})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
+	var open func() (store, error)
+	switch backend {
+	case "sqlite":
+		path := filepath.Join(t.TempDir(), "vaxport.db")
+		open = func() (store, error) { return sqlite.Open(context.Background(), path, sqlite.Options{Clock: clock}) }
+	case "postgres":
+		dsn := pgtest.DSN(t)
+		open = func() (store, error) { return postgres.Open(context.Background(), dsn, postgres.Options{Clock: clock}) }
+	default:
+		t.Fatalf("backendtest: unknown backend %q", backend)
 	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate postgres: %v", err)
+	migrated := false
+	return func() vax.Store {
+		t.Helper()
+		s, err := open()
+		if err != nil {
+			t.Fatalf("open %s: %v", backend, err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if !migrated {
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatalf("migrate %s: %v", backend, err)
+			}
+			migrated = true
+		}
+		return s
 	}
-	return s
+}
+
+// store is what both stores offer: vax.Store and their migrations.
+type store interface {
+	vax.Store
+	Migrate(context.Context) error
 }
